@@ -1,0 +1,33 @@
+# The README's two set-up commands: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU wheel of torch lies on these machines' disk; an unpinned torch would pull a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+DATA ?= ../shared/data/sneakers/train
+DEMO_OUT ?= runs/demo
+DEMO_EPOCHS ?= 5
+
+.PHONY: demo test venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(BIN)/sneakergan train --preset seed-mlp --data "$(DATA)" --out "$(DEMO_OUT)" --epochs $(DEMO_EPOCHS) --replace
+	$(BIN)/sneakergan generate --run "$(DEMO_OUT)" -n 64 --seed 0 --out "$(DEMO_OUT)/grid.png" --replace
+	@echo "sample grid: $(DEMO_OUT)/grid.png"
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs

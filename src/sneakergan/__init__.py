@@ -1,0 +1,3 @@
+"""sneakergan: train and evaluate GANs that generate sneaker images."""
+
+__version__ = "0.1.0"

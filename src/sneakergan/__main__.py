@@ -1,0 +1,3 @@
+from sneakergan.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""The `sneakergan` command line: train, generate, presets."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from sneakergan.errors import ConfigError, SneakerganError
+
+log = logging.getLogger("sneakergan")
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return text if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {text}"
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("sneakergan")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    root.propagate = False
+
+
+# --- train ---------------------------------------------------------------------------------
+# CLI flags that map one-to-one onto config fields (flag dest -> field).
+_TRAIN_FLAGS = {"epochs": "epochs", "steps": "max_steps", "batch_size": "batch_size", "lr_g": "lr_g",
+                "lr_d": "lr_d", "seed": "seed", "device": "device", "sample_every": "sample_every",
+                "max_images": "max_images"}
+_RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "data"}
+
+
+def _add_train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a stage-1 GAN (28x28) from a preset",
+                       description="Train a GAN preset on a folder (or .zip) of images.")
+    p.add_argument("--preset", help="preset name (see `sneakergan presets`)")
+    p.add_argument("--data", help="folder of images (searched recursively) or a .zip of them")
+    p.add_argument("--out", help="run folder to create")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
+    p.add_argument("--replace", action="store_true", help="delete an existing run folder at --out first")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--steps", type=int, help="stop after this many steps in total")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr-g", type=float)
+    p.add_argument("--lr-d", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--sample-every", type=int, help="epochs between sample grids / histograms")
+    p.add_argument("--max-images", type=int, help="train on a fixed random subset of this size")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field (repeatable), e.g. --set g_width=512")
+    p.add_argument("--cache-dir", help="dataset cache folder (default $SNEAKERGAN_CACHE or ~/.cache/sneakergan)")
+    p.add_argument("--no-cache", action="store_true", help="decode the images without reading/writing the cache")
+    p.add_argument("--workers", type=int, help="processes for decoding images (default: CPU count)")
+    p.set_defaults(handler=cmd_train)
+
+
+def _flag_overrides(args: argparse.Namespace) -> dict:
+    return {field: getattr(args, flag) for flag, field in _TRAIN_FLAGS.items() if getattr(args, flag) is not None}
+
+
+def _resolve_train_config(args: argparse.Namespace):
+    from sneakergan.config import load_preset
+    from sneakergan.train.run_dir import RunDir
+
+    changes = _flag_overrides(args)
+    if args.data is not None:
+        changes["data"] = str(Path(args.data).expanduser().resolve())
+    if args.resume:
+        if args.preset or args.out or args.set:
+            raise ConfigError("--resume continues a run with its saved config; --preset, --out and --set "
+                              "cannot be combined with it")
+        run = RunDir.open(args.resume)
+        fixed = sorted(set(changes) - _RESUMABLE_FIELDS)
+        if fixed:
+            raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (only epochs, steps, device, data)")
+        return run.read_config().replace(**changes), run
+    if not args.preset or not args.data or not args.out:
+        raise ConfigError("train needs --preset, --data and --out (or --resume RUN_DIR)")
+    return load_preset(args.preset).replace(**changes).with_overrides(args.set), None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from sneakergan.data import load_dataset
+    from sneakergan.train.loop import Trainer, TrainingInterrupted
+    from sneakergan.train.run_dir import RunDir
+
+    cfg, run = _resolve_train_config(args)
+    cache_dir = False if args.no_cache else (Path(args.cache_dir) if args.cache_dir else None)
+    dataset = load_dataset(cfg.data, cache_dir=cache_dir, max_images=cfg.max_images or None, workers=args.workers)
+    images = _images_at(dataset, cfg.image_size)
+    if run is None:  # created only once the data loaded, so a bad --data leaves nothing behind
+        run = RunDir.create(args.out, cfg, replace=args.replace)
+    else:
+        run.write_config(cfg)
+    trainer = Trainer(cfg, run, images)
+    if args.resume:
+        trainer.resume()
+    log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s", cfg.preset, len(images), cfg.data,
+             run.root, trainer.schedule.total_steps, trainer.schedule.batch_size, trainer.device)
+    try:
+        trainer.fit()
+    except TrainingInterrupted as stop:
+        log.warning("interrupted: checkpoint saved at step %d; continue with: sneakergan train --resume %s",
+                    stop.step, run.root)
+        return 130
+    log.info("done: %s (samples/, histograms/, metrics.jsonl, checkpoint.safetensors)", run.root)
+    return 0
+
+
+def _images_at(dataset, size: int):
+    for images in (dataset.lr, dataset.hr):
+        if images.shape[1] == size:
+            return images
+    raise ConfigError(f"image_size {size} is not produced by the data pipeline "
+                      f"({dataset.lr.shape[1]} or {dataset.hr.shape[1]})")
+
+
+# --- generate ------------------------------------------------------------------------------
+def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generate", help="generate sneakers from a trained run",
+                       description="Write generated images from a run's checkpoint as a grid or one PNG each.")
+    p.add_argument("--run", required=True, help="run folder (with checkpoint.safetensors)")
+    p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="grid PNG path, or a folder with --format files")
+    p.add_argument("--format", choices=("grid", "files"), default="grid")
+    p.add_argument("--nrow", type=int, help="images per grid row (default: square)")
+    p.add_argument("--scale", type=int, default=1, help="enlarge the grid (nearest neighbour)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--replace", action="store_true", help="overwrite an existing --out")
+    p.set_defaults(handler=cmd_generate)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from sneakergan.generate import generate_images, write_files, write_grid
+
+    if not 1 <= args.n <= 100_000:
+        raise ConfigError(f"-n must be between 1 and 100000, got {args.n}")
+    if args.scale < 1:
+        raise ConfigError(f"--scale must be >= 1, got {args.scale}")
+    images = generate_images(args.run, args.n, args.seed, args.device)
+    out = Path(args.out)
+    if args.format == "grid":
+        write_grid(images, out, nrow=args.nrow, scale=args.scale, replace=args.replace)
+    else:
+        write_files(images, out, replace=args.replace)
+    log.info("wrote %d images to %s", len(images), out)
+    return 0
+
+
+# --- presets -------------------------------------------------------------------------------
+def cmd_presets(args: argparse.Namespace) -> int:
+    from sneakergan.config import load_preset, preset_names
+
+    for name in preset_names():
+        print(f"{name:16s} {load_preset(name).description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from sneakergan import __version__
+
+    parser = argparse.ArgumentParser(prog="sneakergan", description="Train and evaluate GANs that generate sneakers.")
+    parser.add_argument("--version", action="version", version=f"sneakergan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train_parser(sub)
+    _add_generate_parser(sub)
+    sub.add_parser("presets", help="list the training presets").set_defaults(handler=cmd_presets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        return args.handler(args)
+    except SneakerganError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,150 @@
+"""Training configuration: named TOML presets, `--set key=value` overrides, the resolved JSON.
+
+A `TrainConfig` is frozen: overrides build a new one (never mutated in place), and the resolved
+config is what the run folder records and what `--resume` reads back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
+from typing import Any, Iterable
+
+from sneakergan.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    preset: str = "custom"
+    description: str = ""
+    # model
+    architecture: str = "mlp"
+    loss: str = "bce"
+    z_dim: int = 32
+    image_size: int = 28
+    g_width: int = 1024
+    d_width: int = 256
+    # optimisation
+    batch_size: int = 128
+    epochs: int = 20
+    max_steps: int = 0  # 0: run all epochs; otherwise stop after this many steps in total
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    # data
+    data: str = ""
+    max_images: int = 0  # 0: all images; otherwise a fixed random subset of this size
+    # outputs
+    log_every: int = 10  # steps between metrics.jsonl lines
+    sample_every: int = 1  # epochs between sample grids and D-output histograms
+    checkpoint_every: int = 1  # epochs between checkpoints (one is always written at the end)
+    n_samples: int = 64
+    device: str = "auto"
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes).validated()
+
+    def with_overrides(self, assignments: Iterable[str]) -> "TrainConfig":
+        """Apply `key=value` strings, each value parsed as the field's type."""
+        changes: dict[str, Any] = {}
+        for assignment in assignments:
+            key, sep, raw = assignment.partition("=")
+            key = key.strip().replace("-", "_")
+            if not sep:
+                raise ConfigError(f"--set expects key=value, got {assignment!r}")
+            changes[key] = parse_field(key, raw.strip())
+        return self.replace(**changes)
+
+    def validated(self) -> "TrainConfig":
+        from sneakergan.losses import get_loss
+        from sneakergan.models import get_architecture
+
+        get_architecture(self.architecture)
+        get_loss(self.loss)
+        for name in ("z_dim", "image_size", "g_width", "d_width", "batch_size", "epochs",
+                     "log_every", "sample_every", "checkpoint_every", "n_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_steps", "max_images", "seed"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], origin: str) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{origin}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        parsed = {key: _coerce(key, value, origin) for key, value in values.items()}
+        return cls(**parsed).validated()
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
+
+
+def _coerce(key: str, value: Any, origin: str) -> Any:
+    kind = _FIELD_TYPES[key]
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    expected = {"int": int, "float": float, "str": str, "bool": bool}[kind]
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{origin}: {key} must be {kind}, got {value!r}")
+    return value
+
+
+def parse_field(key: str, raw: str) -> Any:
+    if key not in _FIELD_TYPES:
+        raise ConfigError(f"unknown config field {key!r}; known: {', '.join(sorted(_FIELD_TYPES))}")
+    kind = _FIELD_TYPES[key]
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return raw.lower() in ("true", "1", "yes")
+    except ValueError:
+        raise ConfigError(f"{key} must be {kind}, got {raw!r}") from None
+    return raw
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("sneakergan") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_preset(name: str) -> TrainConfig:
+    path = resources.files("sneakergan") / "presets" / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(preset_names())}")
+    values = tomllib.loads(path.read_text(encoding="utf-8"))
+    return TrainConfig.from_dict({"preset": name, **values}, origin=f"preset {name}")
+
+
+def load_config_json(text: str, origin: str) -> TrainConfig:
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid JSON: {exc}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{origin} must hold a JSON object")
+    return TrainConfig.from_dict(values, origin)

@@ -1,0 +1,17 @@
+"""User-facing errors: the CLI prints their message (no traceback) and exits with status 2."""
+
+
+class SneakerganError(Exception):
+    """A problem the user can fix: bad input, bad option, missing file."""
+
+
+class DataError(SneakerganError):
+    """No usable images, an unreadable dataset path, or a broken cache."""
+
+
+class ConfigError(SneakerganError):
+    """Unknown preset, unknown or badly typed config field."""
+
+
+class RunDirError(SneakerganError):
+    """A run folder that is missing, incomplete, or would be overwritten."""

@@ -1,0 +1,60 @@
+"""Sampling from a trained run's checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sneakergan.errors import RunDirError
+from sneakergan.train.checkpoint import load_checkpoint
+from sneakergan.train.gan_model import build_generator, sample_noise
+from sneakergan.train.loop import resolve_device
+from sneakergan.train.run_dir import RunDir
+from sneakergan.viz.grid import make_grid, save_png, to_uint8
+
+BATCH = 256
+
+
+def load_generator(run_dir: str | Path, device: torch.device) -> tuple[torch.nn.Module, int]:
+    run = RunDir.open(run_dir)
+    cfg = run.read_config()
+    generator = build_generator(cfg)
+    state = load_checkpoint(run.checkpoint)
+    try:
+        generator.load_state_dict(state["model"]["generator"])
+    except (KeyError, RuntimeError) as exc:
+        raise RunDirError(f"checkpoint in {run_dir} does not match its config.json: {exc}") from None
+    return generator.to(device).eval(), cfg.z_dim
+
+
+@torch.no_grad()
+def generate_images(run_dir: str | Path, count: int, seed: int, device: str = "auto") -> np.ndarray:
+    """`count` images as uint8 NHWC; the same seed gives the same images on any device."""
+    target = resolve_device(device)
+    generator, z_dim = load_generator(run_dir, target)
+    noise = torch.Generator().manual_seed(seed)
+    z = sample_noise(count, z_dim, noise, target)
+    return np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
+
+
+def _refuse_overwrite(path: Path, replace: bool) -> None:
+    if path.exists() and not replace:
+        raise RunDirError(f"{path} already exists; pass --replace to overwrite it")
+
+
+def write_grid(images: np.ndarray, out: Path, nrow: int | None = None, scale: int = 1, replace: bool = False) -> None:
+    _refuse_overwrite(out, replace)
+    if out.suffix.lower() != ".png":
+        raise RunDirError(f"--out {out} must end in .png for a grid (or use --format files)")
+    save_png(make_grid(images, nrow=nrow), out, scale=scale)
+
+
+def write_files(images: np.ndarray, out: Path, replace: bool = False) -> None:
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        _refuse_overwrite(out, replace)
+    for index, image in enumerate(images):
+        save_png(image, out / f"sample_{index:05d}.png")

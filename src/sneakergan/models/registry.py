@@ -1,0 +1,40 @@
+"""Architectures are found by registered name, so a new family is one file plus one decorator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from torch import nn
+
+from sneakergan.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ArchitectureFamily:
+    """A generator and a discriminator that belong together (same resolution and conventions)."""
+
+    name: str
+    generator: Callable[..., nn.Module]
+    discriminator: Callable[..., nn.Module]
+
+
+_FAMILIES: dict[str, ArchitectureFamily] = {}
+
+
+def register_architecture(name: str, *, generator: Callable[..., nn.Module],
+                          discriminator: Callable[..., nn.Module]) -> None:
+    if name in _FAMILIES:
+        raise ValueError(f"architecture {name!r} registered twice")
+    _FAMILIES[name] = ArchitectureFamily(name, generator, discriminator)
+
+
+def get_architecture(name: str) -> ArchitectureFamily:
+    try:
+        return _FAMILIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(_FAMILIES))}") from None
+
+
+def architecture_names() -> list[str]:
+    return sorted(_FAMILIES)

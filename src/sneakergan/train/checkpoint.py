@@ -1,0 +1,77 @@
+"""Checkpoints as one safetensors file: tensors in the body, everything else as JSON metadata.
+
+No pickle: loading a checkpoint someone handed you cannot execute code. A nested training state
+(model and optimizer state dicts, step counters, RNG states) is split into a flat dict of tensors
+and a JSON skeleton in which each tensor is replaced by a reference to its key.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as safetensors_bytes
+
+from sneakergan.errors import RunDirError
+from sneakergan.io import atomic_write_bytes
+
+FORMAT = "sneakergan-checkpoint-v1"
+_TENSOR = "__tensor__"
+_DICT = "__dict__"  # dicts whose keys are not all strings (optimizer state is keyed by int)
+
+
+def flatten_state(obj: Any) -> tuple[Any, dict[str, torch.Tensor]]:
+    tensors: dict[str, torch.Tensor] = {}
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            key = f"t{len(tensors)}"
+            tensors[key] = value.detach().cpu().contiguous().clone()
+            return {_TENSOR: key}
+        if isinstance(value, dict):
+            if all(isinstance(k, str) for k in value):
+                return {k: walk(v) for k, v in value.items()}
+            return {_DICT: [[k, walk(v)] for k, v in value.items()]}
+        if isinstance(value, (list, tuple)):
+            return [walk(v) for v in value]
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")
+
+    return walk(obj), tensors
+
+
+def unflatten_state(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(skeleton, dict):
+        if set(skeleton) == {_TENSOR}:
+            return tensors[skeleton[_TENSOR]]
+        if set(skeleton) == {_DICT}:
+            return {k: unflatten_state(v, tensors) for k, v in skeleton[_DICT]}
+        return {k: unflatten_state(v, tensors) for k, v in skeleton.items()}
+    if isinstance(skeleton, list):
+        return [unflatten_state(v, tensors) for v in skeleton]
+    return skeleton
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    skeleton, tensors = flatten_state(state)
+    data = safetensors_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(skeleton)})
+    atomic_write_bytes(path, data)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            if metadata.get("format") != FORMAT:
+                raise RunDirError(f"{path} is not a sneakergan checkpoint (format {metadata.get('format')!r})")
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        return unflatten_state(json.loads(metadata["state"]), tensors)
+    except (SafetensorError, OSError, ValueError, KeyError) as exc:
+        raise RunDirError(f"checkpoint {path} is truncated or corrupt ({exc})") from None

@@ -1,0 +1,98 @@
+"""The run folder: one per training run, holding everything the run produced.
+
+    RUN/config.json            resolved config
+    RUN/metrics.jsonl          one JSON line per logged step
+    RUN/d_histograms.jsonl     per epoch: D's outputs on real vs generated images, binned
+    RUN/samples/epoch_0001.png sample grid from a fixed noise batch
+    RUN/histograms/epoch_0001.png
+    RUN/loss_curve.png
+    RUN/checkpoint.safetensors latest complete checkpoint
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sneakergan.config import TrainConfig, load_config_json
+from sneakergan.errors import RunDirError
+from sneakergan.io import atomic_write_text, read_jsonl
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def d_histograms(self) -> Path:
+        return self.root / "d_histograms.jsonl"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoint.safetensors"
+
+    @property
+    def loss_curve(self) -> Path:
+        return self.root / "loss_curve.png"
+
+    def sample_grid(self, epoch: int) -> Path:
+        return self.root / "samples" / f"epoch_{epoch:04d}.png"
+
+    def histogram_png(self, epoch: int) -> Path:
+        return self.root / "histograms" / f"epoch_{epoch:04d}.png"
+
+    # --- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: str | Path, cfg: TrainConfig, replace: bool = False) -> "RunDir":
+        path = Path(root)
+        if path.exists() and not path.is_dir():
+            raise RunDirError(f"{path} exists and is not a folder")
+        if path.is_dir() and any(path.iterdir()):
+            if not replace:
+                raise RunDirError(f"{path} already holds files; continue it with --resume {path}, "
+                                  "pick a new --out, or pass --replace to start over")
+            if not (path / "config.json").is_file():
+                raise RunDirError(f"refusing to replace {path}: it is not a sneakergan run folder "
+                                  "(no config.json)")
+            shutil.rmtree(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            (path / "samples").mkdir(exist_ok=True)
+            (path / "histograms").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise RunDirError(f"cannot create run folder {path}: {exc.strerror}") from None
+        run = cls(path)
+        run.write_config(cfg)
+        return run
+
+    @classmethod
+    def open(cls, root: str | Path) -> "RunDir":
+        run = cls(Path(root))
+        if not run.config.is_file():
+            raise RunDirError(f"{root} is not a sneakergan run folder (no config.json)")
+        if not run.checkpoint.is_file():
+            raise RunDirError(f"{root} has no checkpoint yet (checkpoint.safetensors is missing)")
+        return run
+
+    def read_config(self) -> TrainConfig:
+        return load_config_json(self.config.read_text(encoding="utf-8"), origin=str(self.config))
+
+    def write_config(self, cfg: TrainConfig) -> None:
+        atomic_write_text(self.config, cfg.to_json())
+
+    def truncate_logs(self, step: int, epoch: int) -> None:
+        """On resume, drop log lines written after the checkpoint we continue from."""
+        for path, key, limit in ((self.metrics, "step", step), (self.d_histograms, "epoch", epoch)):
+            if path.exists():
+                kept = [r for r in read_jsonl(path) if r.get(key, 0) <= limit]
+                atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))

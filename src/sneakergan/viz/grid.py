@@ -1,0 +1,51 @@
+"""Sample grids as PNG (numpy + PIL; no torchvision)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from sneakergan.io import atomic_path
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Generator output in [-1, 1], NCHW -> uint8 NHWC.
+
+    Uses (g * 127.5 + 128) clamped and truncated, the convention of the FID protocol, so what we
+    save is exactly what the metrics see.
+    """
+    pixels = (images.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, fill: int = 255) -> np.ndarray:
+    """Tile uint8 NHWC images into one HxWx3 image, `nrow` images per row (default: square)."""
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 NHWC images, got {images.dtype} {images.shape}")
+    count, height, width, channels = images.shape
+    per_row = nrow or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / per_row)
+    grid = np.full((rows * (height + padding) + padding, per_row * (width + padding) + padding, channels),
+                   fill, dtype=np.uint8)
+    for index, image in enumerate(images):
+        top = padding + (index // per_row) * (height + padding)
+        left = padding + (index % per_row) * (width + padding)
+        grid[top:top + height, left:left + width] = image
+    return grid
+
+
+def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
+    """Write an HxWx3 uint8 array as PNG atomically, optionally enlarged (nearest) for viewing."""
+    picture = Image.fromarray(image)
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+    with atomic_path(path, suffix=".png") as tmp:
+        picture.save(tmp, format="PNG")
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> None:
+    save_png(make_grid(to_uint8(images), nrow=nrow), path, scale=scale)

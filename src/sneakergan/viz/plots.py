@@ -1,0 +1,72 @@
+"""Training figures: the D-output histogram per epoch and the loss curves (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from sneakergan.io import atomic_path  # noqa: E402
+
+
+def _save(figure: plt.Figure, path: str | Path) -> None:
+    with atomic_path(path, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    plt.close(figure)
+
+
+def histogram_counts(real: np.ndarray, fake: np.ndarray, value_range: tuple[float, float] | None,
+                     bins: int = 40) -> dict[str, Any]:
+    """Shared bins for D's outputs on real and generated images (what the figure and the log hold)."""
+    if value_range is None:
+        both = np.concatenate([real, fake])
+        low, high = float(both.min()), float(both.max())
+        value_range = (low, high if high > low else low + 1.0)
+    edges = np.linspace(value_range[0], value_range[1], bins + 1)
+    return {
+        "edges": edges.tolist(),
+        "real": np.histogram(np.clip(real, *value_range), edges)[0].tolist(),
+        "fake": np.histogram(np.clip(fake, *value_range), edges)[0].tolist(),
+        "real_mean": float(real.mean()),
+        "fake_mean": float(fake.mean()),
+    }
+
+
+def plot_d_histogram(hist: dict[str, Any], title: str, xlabel: str, path: str | Path) -> None:
+    """The design's "distribution of the discriminator's guesses": real vs generated, overlaid."""
+    edges = np.asarray(hist["edges"])
+    widths = np.diff(edges)
+    figure, axis = plt.subplots(figsize=(5, 3.2))
+    axis.bar(edges[:-1], hist["real"], widths, align="edge", alpha=0.55, color="tab:blue",
+             label=f"real (mean {hist['real_mean']:.3f})")
+    axis.bar(edges[:-1], hist["fake"], widths, align="edge", alpha=0.55, color="tab:orange",
+             label=f"generated (mean {hist['fake_mean']:.3f})")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel("images")
+    axis.set_title(title)
+    axis.legend(loc="upper center", fontsize=8)
+    _save(figure, path)
+
+
+def plot_loss_curves(records: Sequence[dict[str, Any]], path: str | Path,
+                     series: Sequence[str] = ("d_loss", "g_loss"),
+                     secondary: Sequence[str] = ("d_real", "d_fake")) -> None:
+    """Losses (left) and D's mean output on real/generated batches (right) against the step."""
+    steps = [r["step"] for r in records]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name in series:
+        left.plot(steps, [r.get(name, np.nan) for r in records], label=name)
+    for name in secondary:
+        right.plot(steps, [r.get(name, np.nan) for r in records], label=name)
+    left.set_title("losses")
+    right.set_title("mean D output")
+    for axis in (left, right):
+        axis.set_xlabel("step")
+        axis.legend()
+        axis.grid(alpha=0.3)
+    _save(figure, path)

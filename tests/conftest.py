@@ -1,0 +1,38 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    # Tests never read or write the user's dataset cache.
+    monkeypatch.setenv("SNEAKERGAN_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not (SHARED / "sneakers" / "train").is_dir():
+        pytest.skip("../shared/data is not present on this machine")
+    return SHARED
+
+
+@pytest.fixture
+def tiny_image_folder(tmp_path) -> Path:
+    """48 small distinct RGB JPEGs in two class folders."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "images"
+    for label in ("cheap", "expensive"):
+        (root / label).mkdir(parents=True)
+        for index in range(24):
+            pixels = rng.integers(0, 256, size=(36, 36, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / label / f"{index:03d}.png")
+    return root
+
+
+os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from sneakergan.config import TrainConfig, load_config_json, load_preset, preset_names
+from sneakergan.errors import ConfigError
+
+
+def test_presets_load_with_the_design_values():
+    assert {"seed-mlp", "seed-dcgan"} <= set(preset_names())
+    mlp = load_preset("seed-mlp")
+    assert (mlp.architecture, mlp.loss, mlp.z_dim, mlp.batch_size, mlp.lr_g, mlp.lr_d, mlp.beta1, mlp.beta2) == \
+        ("mlp", "bce", 32, 128, 1e-3, 1e-3, 0.5, 0.999)
+    dcgan = load_preset("seed-dcgan")
+    assert (dcgan.architecture, dcgan.loss) == ("dcgan", "lsgan")
+
+
+def test_overrides_build_a_new_config():
+    base = load_preset("seed-mlp")
+    changed = base.with_overrides(["g_width=512", "lr_d=0.0002", "device=cpu"])
+    assert (changed.g_width, changed.lr_d, changed.device) == (512, 2e-4, "cpu")
+    assert base.g_width == 1024  # the original is untouched
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("nonsense=1", "unknown config field 'nonsense'"),
+    ("batch_size=big", "batch_size must be int"),
+    ("batch_size=0", "batch_size must be >= 1"),
+    ("loss=nope", "unknown loss"),
+    ("g_width", "expects key=value"),
+])
+def test_bad_overrides_name_the_problem(assignment, message):
+    with pytest.raises(ConfigError, match=message):
+        load_preset("seed-mlp").with_overrides([assignment])
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown preset 'seed-xyz'; known: .*seed-mlp"):
+        load_preset("seed-xyz")
+
+
+def test_json_round_trip():
+    cfg = load_preset("seed-dcgan").replace(seed=7)
+    assert load_config_json(cfg.to_json(), "x") == cfg
+    with pytest.raises(ConfigError, match="unknown field"):
+        load_config_json(json.dumps({"bogus": 1}), "x")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config_json("{", "x")
+    assert TrainConfig().validated() == TrainConfig()

@@ -1,0 +1,44 @@
+import pytest
+import torch
+
+from sneakergan.errors import RunDirError
+from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
+
+
+def test_round_trip_of_a_nested_training_state(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    state = {"step": 12, "model": model.state_dict(), "opt": optimizer.state_dict(),
+             "rng": torch.get_rng_state(), "note": None, "values": [1.5, "x"]}
+    save_checkpoint(tmp_path / "c.safetensors", state)
+    loaded = load_checkpoint(tmp_path / "c.safetensors")
+    assert loaded["step"] == 12 and loaded["note"] is None and loaded["values"] == [1.5, "x"]
+    assert torch.equal(loaded["rng"], state["rng"])
+    for key, value in state["model"].items():
+        assert torch.equal(loaded["model"][key], value)
+    # int-keyed optimizer state survives, and loads back into an optimizer
+    restored = torch.optim.Adam(model.parameters())
+    restored.load_state_dict(loaded["opt"])
+    for index, values in optimizer.state_dict()["state"].items():
+        for key, tensor in values.items():
+            assert torch.equal(restored.state_dict()["state"][index][key], tensor)
+    assert restored.param_groups[0]["betas"][0] == 0.5
+
+
+def test_truncated_or_foreign_files_give_a_clear_error(tmp_path):
+    path = tmp_path / "c.safetensors"
+    save_checkpoint(path, {"w": torch.ones(100)})
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.raises(RunDirError, match="truncated or corrupt"):
+        load_checkpoint(path)
+    with pytest.raises(RunDirError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.safetensors")
+
+
+def test_no_temporary_files_are_left(tmp_path):
+    save_checkpoint(tmp_path / "c.safetensors", {"w": torch.ones(3)})
+    save_checkpoint(tmp_path / "c.safetensors", {"w": torch.zeros(3)})
+    assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
+    assert torch.equal(load_checkpoint(tmp_path / "c.safetensors")["w"], torch.zeros(3))

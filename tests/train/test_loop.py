@@ -1,0 +1,107 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sneakergan.config import load_preset
+from sneakergan.errors import RunDirError
+from sneakergan.io import read_jsonl
+from sneakergan.train.checkpoint import load_checkpoint
+from sneakergan.train.loop import Trainer
+from sneakergan.train.run_dir import RunDir
+
+
+def _images(count=40, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(count, 28, 28, 3), dtype=np.uint8)
+
+
+def _config(preset="seed-mlp", **changes):
+    small = {"g_width": 32, "d_width": 32, "batch_size": 8, "epochs": 2, "log_every": 2, "n_samples": 16,
+             "device": "cpu", "data": "unused"}
+    return load_preset(preset).replace(**{**small, **changes})
+
+
+def _train(tmp_path, name, cfg, images, resume=False):
+    run = RunDir(tmp_path / name) if resume else RunDir.create(tmp_path / name, cfg)
+    if resume:
+        run.write_config(cfg)
+    trainer = Trainer(cfg, run, images, progress=False)
+    if resume:
+        trainer.resume()
+    trainer.fit()
+    return trainer
+
+
+@pytest.mark.parametrize("preset", ["seed-mlp", "seed-dcgan"])
+def test_two_epochs_write_every_artefact(tmp_path, preset):
+    trainer = _train(tmp_path, "run", _config(preset), _images())
+    root = tmp_path / "run"
+    config = json.loads((root / "config.json").read_text())
+    assert config["preset"] == preset and config["epochs"] == 2
+    records = read_jsonl(root / "metrics.jsonl")
+    assert records and {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "img_per_s"} <= set(records[0])
+    assert records[-1]["step"] == trainer.step == 10 and records[-1]["epoch"] == 2
+    for epoch in (1, 2):
+        assert (root / "samples" / f"epoch_{epoch:04d}.png").stat().st_size > 0
+        assert (root / "histograms" / f"epoch_{epoch:04d}.png").stat().st_size > 0
+    hist = read_jsonl(root / "d_histograms.jsonl")
+    assert [h["epoch"] for h in hist] == [1, 2] and sum(hist[0]["real"]) == 40
+    assert (root / "loss_curve.png").stat().st_size > 0
+    state = load_checkpoint(root / "checkpoint.safetensors")
+    assert state["step"] == 10 and set(state["model"]) == {"generator", "discriminator", "opt_g", "opt_d"}
+
+
+def test_same_seed_gives_the_same_first_epoch_losses(tmp_path):
+    cfg = _config(epochs=1)
+    first = read_jsonl(_train(tmp_path, "a", cfg, _images()).run.metrics)
+    second = read_jsonl(_train(tmp_path, "b", cfg, _images()).run.metrics)
+    strip = [{k: v for k, v in r.items() if k != "img_per_s"} for r in first]
+    assert strip == [{k: v for k, v in r.items() if k != "img_per_s"} for r in second]
+    other = read_jsonl(_train(tmp_path, "c", cfg.replace(seed=1), _images()).run.metrics)
+    assert other[0]["d_loss"] != first[0]["d_loss"]
+
+
+@pytest.mark.parametrize("preset", ["seed-mlp", "seed-dcgan"])
+def test_resume_continues_exactly(tmp_path, preset):
+    images = _images()
+    straight = _train(tmp_path, "straight", _config(preset, epochs=3), images)
+    _train(tmp_path, "split", _config(preset, epochs=1), images)
+    resumed = _train(tmp_path, "split", _config(preset, epochs=3), images, resume=True)
+    assert resumed.step == straight.step == 15
+    for name in ("generator", "discriminator"):
+        for (key, a), b in zip(getattr(straight.model, name).state_dict().items(),
+                               getattr(resumed.model, name).state_dict().values()):
+            assert torch.equal(a, b), f"{name}.{key} differs after resume"
+    for name in ("opt_g", "opt_d"):
+        a, b = getattr(straight.model, name).state_dict(), getattr(resumed.model, name).state_dict()
+        for index, values in a["state"].items():
+            for key, tensor in values.items():
+                assert torch.equal(tensor, b["state"][index][key])
+    steps = [r["step"] for r in read_jsonl(tmp_path / "split" / "metrics.jsonl")]
+    assert steps == sorted(set(steps)) and steps[-1] == 15  # no duplicated log lines
+
+
+def test_resume_truncates_log_lines_written_after_the_checkpoint(tmp_path):
+    images = _images()
+    trainer = _train(tmp_path, "run", _config(epochs=1), images)
+    with open(trainer.run.metrics, "a") as handle:  # as if killed after logging past the checkpoint
+        handle.write(json.dumps({"step": 99, "epoch": 9}) + "\n")
+    _train(tmp_path, "run", _config(epochs=2), images, resume=True)
+    steps = [r["step"] for r in read_jsonl(trainer.run.metrics)]
+    assert 99 not in steps and steps[-1] == 10
+
+
+def test_run_folder_is_never_silently_overwritten(tmp_path):
+    cfg = _config()
+    RunDir.create(tmp_path / "run", cfg)
+    (tmp_path / "run" / "keep.txt").write_text("x")
+    with pytest.raises(RunDirError, match="--resume"):
+        RunDir.create(tmp_path / "run", cfg)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "thesis.tex").write_text("x")
+    with pytest.raises(RunDirError, match="not a sneakergan run folder"):
+        RunDir.create(tmp_path / "other", cfg, replace=True)
+    assert (tmp_path / "other" / "thesis.tex").exists()
+    RunDir.create(tmp_path / "run", cfg, replace=True)
+    assert not (tmp_path / "run" / "keep.txt").exists()
