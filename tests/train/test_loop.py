@@ -105,3 +105,35 @@ def test_run_folder_is_never_silently_overwritten(tmp_path):
     assert (tmp_path / "other" / "thesis.tex").exists()
     RunDir.create(tmp_path / "run", cfg, replace=True)
     assert not (tmp_path / "run" / "keep.txt").exists()
+
+
+def test_sigint_saves_a_checkpoint_and_the_run_resumes(tmp_path):
+    import os
+    import signal
+
+    from sneakergan.train.loop import TrainingInterrupted
+
+    images = _images()
+    cfg = _config(epochs=2)
+    run = RunDir.create(tmp_path / "run", cfg)
+    trainer = Trainer(cfg, run, images, progress=False)
+    step = trainer.model.train_step
+
+    def step_then_interrupt(*args):
+        metrics = step(*args)
+        if trainer.step == 2:  # the third step: as if the user pressed Ctrl-C during it
+            os.kill(os.getpid(), signal.SIGINT)
+        return metrics
+
+    trainer.model.train_step = step_then_interrupt
+    with pytest.raises(TrainingInterrupted) as stopped:
+        trainer.fit()
+    assert stopped.value.step == 3 and load_checkpoint(run.checkpoint)["step"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+    resumed = Trainer(cfg, run, images, progress=False)
+    resumed.resume()
+    resumed.fit()
+    straight = _train(tmp_path, "straight", cfg, images)
+    for a, b in zip(straight.model.generator.parameters(), resumed.model.generator.parameters()):
+        assert torch.equal(a, b)
