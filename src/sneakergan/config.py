@@ -44,6 +44,8 @@ class TrainConfig:
     sample_every: int = 1  # epochs between sample grids and D-output histograms
     checkpoint_every: int = 1  # epochs between checkpoints (one is always written at the end)
     n_samples: int = 64
+    eval_every: int = 0  # epochs between quick FIDs during training (0: off); keeps the best checkpoint
+    eval_samples: int = 2000
     device: str = "auto"
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -70,7 +72,9 @@ class TrainConfig:
                      "log_every", "sample_every", "checkpoint_every", "n_samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_steps", "max_images", "seed"):
+        if self.eval_samples < 2:
+            raise ConfigError(f"eval_samples must be >= 2, got {self.eval_samples}")
+        for name in ("max_steps", "max_images", "seed", "eval_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr_g", "lr_d"):

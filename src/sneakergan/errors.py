@@ -15,3 +15,7 @@ class ConfigError(SneakerganError):
 
 class RunDirError(SneakerganError):
     """A run folder that is missing, incomplete, or would be overwritten."""
+
+
+class FeatureNetworkError(SneakerganError):
+    """The FID feature network is missing, not the expected file, or cannot be loaded."""

@@ -137,3 +137,23 @@ def test_sigint_saves_a_checkpoint_and_the_run_resumes(tmp_path):
     straight = _train(tmp_path, "straight", cfg, images)
     for a, b in zip(straight.model.generator.parameters(), resumed.model.generator.parameters()):
         assert torch.equal(a, b)
+
+
+def test_evaluation_logs_and_keeps_the_best_checkpoint(tmp_path):
+    scores = iter([5.0, 3.0, 4.0])
+    calls = []
+
+    def evaluator(model):
+        calls.append(model.generator.training)
+        return {"fid2000": next(scores)}
+
+    cfg = _config(epochs=3, eval_every=1)
+    run = RunDir.create(tmp_path / "run", cfg)
+    trainer = Trainer(cfg, run, _images(), progress=False, evaluator=evaluator)
+    trainer.fit()
+    evals = [r for r in read_jsonl(run.metrics) if "eval" in r]
+    assert [(r["epoch"], r["eval"]["fid2000"], r["best"]) for r in evals] == [(1, 5.0, True), (2, 3.0, True),
+                                                                               (3, 4.0, False)]
+    assert load_checkpoint(run.best_checkpoint)["step"] == 10  # epoch 2 of 5 steps each
+    assert load_checkpoint(run.checkpoint)["best_score"] == 3.0
+    assert (run.root / "loss_curve.png").exists()

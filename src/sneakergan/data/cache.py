@@ -31,13 +31,14 @@ log = logging.getLogger("sneakergan.data")
 CACHE_FORMAT = 1
 
 def cache_key(source_path: str, sources: list[ImageSource], settings: PreprocessSettings,
-              max_images: int | None) -> str:
+              max_images: int | None, drop_duplicates: bool = True) -> str:
     payload = {
         "format": CACHE_FORMAT,
         "source": source_path,
         "files": [[s.relpath, s.size, s.mtime] for s in sources],
         "settings": asdict(settings),
         "max_images": max_images,
+        "drop_duplicates": drop_duplicates,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 

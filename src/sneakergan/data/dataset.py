@@ -56,12 +56,15 @@ def load_dataset(
     cache_dir: str | os.PathLike | None | bool = None,
     max_images: int | None = None,
     workers: int | None = None,
+    drop_duplicates: bool = True,
 ) -> ImageDataset:
     """Decode (or load from cache) every usable image under ``path``.
 
     cache_dir: None uses $SNEAKERGAN_CACHE or ~/.cache/sneakergan; False disables the cache.
     max_images: a deterministic random subset (seed 0) of the files when there are more.
     workers: decoding processes; default min(CPU count, 8); 1 decodes in this process.
+    drop_duplicates: False keeps byte-identical files (scoring generated images, where copies
+        are a symptom to measure, not noise to remove).
     """
     started = time.perf_counter()
     if max_images is not None and (not isinstance(max_images, int) or max_images < 1):
@@ -80,7 +83,7 @@ def load_dataset(
     entry = key = None
     entry_is_corrupt = False
     if cache_folder is not None:
-        key = cache_key(source_path, sources, settings, max_images)
+        key = cache_key(source_path, sources, settings, max_images, drop_duplicates)
         entry = cache_folder / "datasets" / key[:16]
         dataset, entry_is_corrupt = read_cache(entry, key, settings)
         if dataset is not None:
@@ -90,7 +93,7 @@ def load_dataset(
             )
             return dataset
 
-    dataset = _decode_all(sources, settings, workers, source_path)
+    dataset = _decode_all(sources, settings, workers, source_path, drop_duplicates)
     if dataset is None:
         raise _no_usable_images(path, skipped=len(sources))
     if entry is not None:
@@ -155,7 +158,7 @@ class _Counts:
     duplicates: int = 0
 
 
-def _chunks_to_decode(sources: list[ImageSource], chunk_size: int, counts: _Counts
+def _chunks_to_decode(sources: list[ImageSource], chunk_size: int, counts: _Counts, drop_duplicates: bool
                       ) -> Iterator[tuple[list[ImageSource], list[bytes]]]:
     """Read files in order, skipping unreadable ones and exact duplicates (first one wins)."""
     seen_digests: dict[bytes, str] = {}
@@ -166,7 +169,7 @@ def _chunks_to_decode(sources: list[ImageSource], chunk_size: int, counts: _Coun
             log.warning("skipping %s: cannot read file (%s)", source.relpath, data.strerror or data)
             continue
         digest = hashlib.sha1(data).digest()
-        if digest in seen_digests:
+        if drop_duplicates and digest in seen_digests:
             counts.duplicates += 1
             log.debug("%s is an exact duplicate of %s", source.relpath, seen_digests[digest])
             continue
@@ -181,12 +184,12 @@ def _chunks_to_decode(sources: list[ImageSource], chunk_size: int, counts: _Coun
 
 
 def _decode_all(sources: list[ImageSource], settings: PreprocessSettings, workers: int,
-                source_path: str) -> ImageDataset | None:
+                source_path: str, drop_duplicates: bool) -> ImageDataset | None:
     counts = _Counts()
     parallel = workers > 1 and len(sources) > PARALLEL_MIN_IMAGES
     # Chunks big enough that pickling overhead is small, small enough to keep all workers busy.
     chunk_size = max(8, min(128, len(sources) // (workers * 4))) if parallel else 64
-    chunks = _chunks_to_decode(sources, chunk_size, counts)
+    chunks = _chunks_to_decode(sources, chunk_size, counts, drop_duplicates)
 
     hr = np.empty((len(sources), settings.hr_size, settings.hr_size, 3), np.uint8)
     lr = np.empty((len(sources), settings.lr_size, settings.lr_size, 3), np.uint8)

@@ -6,14 +6,14 @@ import logging
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.errors import ConfigError
-from sneakergan.io import append_jsonl, read_jsonl
+from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
 from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
 from sneakergan.train.gan_model import UnconditionalGAN, sample_noise
 from sneakergan.train.progress import Progress
@@ -86,9 +86,17 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
+Evaluator = Callable[[UnconditionalGAN], dict[str, float]]
+
+
 class Trainer:
-    def __init__(self, cfg: TrainConfig, run: RunDir, images: np.ndarray, progress: bool = True):
-        """`images`: uint8 NHWC at cfg.image_size, held in memory for the whole run."""
+    def __init__(self, cfg: TrainConfig, run: RunDir, images: np.ndarray, progress: bool = True,
+                 evaluator: Evaluator | None = None):
+        """`images`: uint8 NHWC at cfg.image_size, held in memory for the whole run.
+
+        `evaluator` (used every cfg.eval_every epochs) returns metrics whose first value is a
+        lower-is-better score (an FID); the best checkpoint is kept beside the latest.
+        """
         if images.shape[1:3] != (cfg.image_size, cfg.image_size):
             raise ConfigError(f"images are {images.shape[1]}x{images.shape[2]}, the model needs "
                               f"{cfg.image_size}x{cfg.image_size}")
@@ -96,6 +104,8 @@ class Trainer:
         self.run = run
         self.device = resolve_device(cfg.device)
         self.show_progress = progress
+        self.evaluator = evaluator
+        self.best_score: float | None = None
         torch.manual_seed(cfg.seed)  # model initialisation
         self.model = UnconditionalGAN(cfg, self.device)
         self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
@@ -115,12 +125,14 @@ class Trainer:
         rng = {"torch": torch.get_rng_state(), "noise": self.noise.get_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        return {"step": self.step, "config": self.cfg.to_json(), "model": self.model.state_dict(), "rng": rng}
+        return {"step": self.step, "config": self.cfg.to_json(), "model": self.model.state_dict(), "rng": rng,
+                "best_score": self.best_score}
 
     def resume(self) -> None:
         state = load_checkpoint(self.run.checkpoint)
         self.model.load_state_dict(state["model"])
         self.step = int(state["step"])
+        self.best_score = state.get("best_score")
         torch.set_rng_state(state["rng"]["torch"])
         self.noise.set_state(state["rng"]["noise"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
@@ -172,7 +184,7 @@ class Trainer:
                         raise TrainingInterrupted(self.step)
         finally:
             progress.close()
-        records = read_jsonl(self.run.metrics)
+        records = [r for r in read_jsonl(self.run.metrics) if "d_loss" in r]
         if records:
             plot_loss_curves(records, self.run.loss_curve)
         return records[-1] if records else {}
@@ -181,8 +193,25 @@ class Trainer:
         last = self.step == self.schedule.total_steps
         if epoch % self.cfg.sample_every == 0 or last:
             self.write_figures(epoch)
-        if epoch % self.cfg.checkpoint_every == 0 or last:
+        improved = False
+        if self.evaluator is not None and self.cfg.eval_every and (epoch % self.cfg.eval_every == 0 or last):
+            improved = self.evaluate(epoch)
+        if epoch % self.cfg.checkpoint_every == 0 or last or improved:
             self.save_checkpoint()
+        if improved:
+            atomic_write_bytes(self.run.best_checkpoint, self.run.checkpoint.read_bytes())
+
+    def evaluate(self, epoch: int) -> bool:
+        """Log the evaluator's metrics; True when its score beats the best so far."""
+        results = self.evaluator(self.model)
+        score = next(iter(results.values()))
+        improved = self.best_score is None or score < self.best_score
+        if improved:
+            self.best_score = score
+        append_jsonl(self.run.metrics, {"step": self.step, "epoch": epoch, "eval": results, "best": improved})
+        log.info("epoch %d evaluation: %s%s", epoch, ", ".join(f"{k} {v:.3f}" for k, v in results.items()),
+                 " (best so far)" if improved else "")
+        return improved
 
     def write_figures(self, epoch: int) -> None:
         """The design's per-epoch figures: a sample grid and the D-output histogram."""

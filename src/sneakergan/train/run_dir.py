@@ -7,6 +7,7 @@
     RUN/histograms/epoch_0001.png
     RUN/loss_curve.png
     RUN/checkpoint.safetensors latest complete checkpoint
+    RUN/checkpoint-best.safetensors  the checkpoint with the best quick FID (with --eval-every)
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class RunDir:
     @property
     def checkpoint(self) -> Path:
         return self.root / "checkpoint.safetensors"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.root / "checkpoint-best.safetensors"
 
     @property
     def loss_curve(self) -> Path:
