@@ -47,3 +47,18 @@ def test_json_round_trip():
     with pytest.raises(ConfigError, match="not valid JSON"):
         load_config_json("{", "x")
     assert TrainConfig().validated() == TrainConfig()
+
+
+def test_the_sr_preset_and_its_fields():
+    cfg = load_preset("seed-srgan")
+    assert (cfg.task, cfg.loss, cfg.image_size, cfg.batch_size, cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2) == \
+        ("sr", "bce", 112, 16, 1e-4, 1e-4, 0.9, 0.999)
+    assert (cfg.adv_weight, cfg.pixel_loss, cfg.degrade) == (1e-3, "l1", True)
+    assert 0 < cfg.pretrain_epochs < cfg.epochs
+    assert cfg.with_overrides(["degrade=false"]).degrade is False
+    assert load_config_json(cfg.to_json(), "x") == cfg
+    for assignment, message in (("adv_weight=-1", "adv_weight must be >= 0"), ("sr_blocks=0", "sr_blocks must be >= 1"),
+                                ("image_size=30", "not a multiple of 4"), ("degrade=maybe", "degrade must be bool")):
+        with pytest.raises(ConfigError, match=message):
+            cfg.with_overrides([assignment])
+    assert load_preset("seed-mlp").task == "gan"  # stage-1 presets and old config.json files: task gan

@@ -1,4 +1,4 @@
-"""The `sneakergan` command line: train, generate, presets."""
+"""The `sneakergan` command line: train, train-sr, generate, evaluate, eval-sr, plot-prd, presets."""
 
 from __future__ import annotations
 
@@ -35,9 +35,16 @@ _TRAIN_FLAGS = {"epochs": "epochs", "steps": "max_steps", "batch_size": "batch_s
 _RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "data"}
 
 
-def _add_train_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a stage-1 GAN (28x28) from a preset",
-                       description="Train a GAN preset on a folder (or .zip) of images.")
+_TRAIN_COMMANDS = {  # command -> (task it trains, help)
+    "train": ("gan", "train a stage-1 GAN (28x28) from a preset"),
+    "train-sr": ("sr", "train a stage-2 4x super-resolution GAN (28x28 -> 112x112) from a preset"),
+}
+
+
+def _add_train_parser(sub: argparse._SubParsersAction, command: str) -> None:
+    task, summary = _TRAIN_COMMANDS[command]
+    p = sub.add_parser(command, help=summary,
+                       description=f"{summary[0].upper()}{summary[1:]} on a folder (or .zip) of images.")
     p.add_argument("--preset", help="preset name (see `sneakergan presets`)")
     p.add_argument("--data", help="folder of images (searched recursively) or a .zip of them")
     p.add_argument("--out", help="run folder to create")
@@ -60,7 +67,7 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", help="dataset cache folder (default $SNEAKERGAN_CACHE or ~/.cache/sneakergan)")
     p.add_argument("--no-cache", action="store_true", help="decode the images without reading/writing the cache")
     p.add_argument("--workers", type=int, help="processes for decoding images (default: CPU count)")
-    p.set_defaults(handler=cmd_train)
+    p.set_defaults(handler=cmd_train, task=task)
 
 
 def _flag_overrides(args: argparse.Namespace) -> dict:
@@ -84,7 +91,7 @@ def _resolve_train_config(args: argparse.Namespace):
             raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (only epochs, steps, device, data)")
         return run.read_config().replace(**changes), run
     if not args.preset or not args.data or not args.out:
-        raise ConfigError("train needs --preset, --data and --out (or --resume RUN_DIR)")
+        raise ConfigError(f"{args.command} needs --preset, --data and --out (or --resume RUN_DIR)")
     return load_preset(args.preset).replace(**changes).with_overrides(args.set), None
 
 
@@ -92,25 +99,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     from sneakergan.data import load_dataset
     from sneakergan.train.loop import Trainer, TrainingInterrupted
     from sneakergan.train.run_dir import RunDir
+    from sneakergan.train.tasks import get_task
 
     cfg, run = _resolve_train_config(args)
+    task = get_task(cfg.task)
+    if cfg.task != args.task:
+        raise ConfigError(f"{cfg.preset} is a task {cfg.task!r} config; train it with `sneakergan {task.command}`")
     cache_dir = False if args.no_cache else (Path(args.cache_dir) if args.cache_dir else None)
     dataset = load_dataset(cfg.data, cache_dir=cache_dir, max_images=cfg.max_images or None, workers=args.workers)
-    images = _images_at(dataset, cfg.image_size)
+    data = {key: _images_at(dataset, size) for key, size in task.data_sizes(cfg).items()}
     if run is None:  # created only once the data loaded, so a bad --data leaves nothing behind
         run = RunDir.create(args.out, cfg, replace=args.replace)
     else:
         run.write_config(cfg)
-    trainer = Trainer(cfg, run, images, evaluator=_quick_fid(cfg, args, images, cache_dir))
+    trainer = Trainer(cfg, run, data, evaluator=_quick_fid(cfg, args, data.get("image"), cache_dir))
     if args.resume:
         trainer.resume()
-    log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s", cfg.preset, len(images), cfg.data,
+    log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s", cfg.preset, trainer.count, cfg.data,
              run.root, trainer.schedule.total_steps, trainer.schedule.batch_size, trainer.device)
     try:
         trainer.fit()
     except TrainingInterrupted as stop:
-        log.warning("interrupted: checkpoint saved at step %d; continue with: sneakergan train --resume %s",
-                    stop.step, run.root)
+        log.warning("interrupted: checkpoint saved at step %d; continue with: sneakergan %s --resume %s",
+                    stop.step, task.command, run.root)
         return 130
     log.info("done: %s (samples/, histograms/, metrics.jsonl, checkpoint.safetensors)", run.root)
     return 0
@@ -141,7 +152,10 @@ def _images_at(dataset, size: int):
 def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate sneakers from a trained run",
                        description="Write generated images from a run's checkpoint as a grid or one PNG each.")
-    p.add_argument("--run", required=True, help="run folder (with checkpoint.safetensors)")
+    p.add_argument("--run", required=True, help="stage-1 run folder (with checkpoint.safetensors)")
+    p.add_argument("--sr-run", help="stage-2 run folder: super-resolve the 28x28 images to 112x112")
+    p.add_argument("--show-lr", action="store_true",
+                   help="with --sr-run: put each 28x28 input (nearest-upscaled) beside its 112x112 output")
     p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="grid PNG path, or a folder with --format files")
@@ -155,12 +169,17 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from sneakergan.generate import generate_images, write_files, write_grid
+    from sneakergan.pipeline import apply_stage2
 
     if not 1 <= args.n <= 100_000:
         raise ConfigError(f"-n must be between 1 and 100000, got {args.n}")
     if args.scale < 1:
         raise ConfigError(f"--scale must be >= 1, got {args.scale}")
+    if args.show_lr and not args.sr_run:
+        raise ConfigError("--show-lr needs --sr-run (it shows stage 2's input beside its output)")
     images = generate_images(args.run, args.n, args.seed, args.device)
+    if args.sr_run:
+        images = apply_stage2(args.sr_run, images, args.device, show_lr=args.show_lr)
     out = Path(args.out)
     if args.format == "grid":
         write_grid(images, out, nrow=args.nrow, scale=args.scale, replace=args.replace)
@@ -227,6 +246,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_eval_sr_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval-sr", help="PSNR / SSIM (Y channel) of a stage-2 run vs bicubic on real images",
+                       description="Super-resolve each image's 28x28 version and score it against its 112x112 "
+                                   "version (PSNR and SSIM on Y, 4-pixel border crop), beside bicubic upscaling.")
+    p.add_argument("--sr-run", required=True, help="stage-2 run folder")
+    p.add_argument("--data", required=True, help="held-out images, e.g. ../shared/data/sneakers/test")
+    p.add_argument("--out", help="report JSON (default SR_RUN/eval/sr_<data folder name>.json); the "
+                   "comparison figure is written beside it as .png")
+    p.add_argument("--rows", type=int, default=8, help="images in the comparison figure (default 8)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--cache-dir", help="dataset cache folder")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--replace", action="store_true", help="overwrite an existing report")
+    p.set_defaults(handler=cmd_eval_sr)
+
+
+def cmd_eval_sr(args: argparse.Namespace) -> int:
+    from sneakergan.metrics.sr_eval import evaluate_sr
+
+    out = Path(args.out) if args.out else Path(args.sr_run) / "eval" / f"sr_{Path(args.data).resolve().name}.json"
+    if out.suffix.lower() != ".json":
+        raise ConfigError(f"--out {out} must end in .json")
+    if (out.exists() or out.with_suffix(".png").exists()) and not args.replace:
+        raise ConfigError(f"{out} (or its .png) already exists; pass --replace to overwrite it")
+    if args.rows < 1:
+        raise ConfigError(f"--rows must be >= 1, got {args.rows}")
+    cache_dir = Path(args.cache_dir) if args.cache_dir else None
+    report = evaluate_sr(args.sr_run, args.data, out, args.device, args.rows, cache_dir, args.workers)
+    print(f"{report['images']} images: PSNR-Y {report['psnr_y']['sr']:.2f} dB (bicubic "
+          f"{report['psnr_y']['bicubic']:.2f}), SSIM-Y {report['ssim_y']['sr']:.4f} (bicubic "
+          f"{report['ssim_y']['bicubic']:.4f})")
+    log.info("report: %s, figure: %s", out, report["figure"])
+    return 0
+
+
 def _add_plot_prd_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot-prd", help="several evaluation reports' PRD curves on one plot")
     p.add_argument("reports", nargs="+", help="report JSON files written by `sneakergan evaluate`")
@@ -276,9 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("-q", "--quiet", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_train_parser(sub)
+    for command in _TRAIN_COMMANDS:
+        _add_train_parser(sub, command)
     _add_generate_parser(sub)
     _add_evaluate_parser(sub)
+    _add_eval_sr_parser(sub)
     _add_plot_prd_parser(sub)
     sub.add_parser("presets", help="list the training presets").set_defaults(handler=cmd_presets)
     return parser

@@ -20,13 +20,21 @@ from sneakergan.errors import ConfigError
 class TrainConfig:
     preset: str = "custom"
     description: str = ""
+    task: str = "gan"  # "gan": stage 1, images from noise; "sr": stage 2, 4x super-resolution
     # model
     architecture: str = "mlp"
     loss: str = "bce"
     z_dim: int = 32
-    image_size: int = 28
+    image_size: int = 28  # the generated size: 28 for stage 1, the 112 HR output for "sr" (input 28)
     g_width: int = 1024
     d_width: int = 256
+    # super-resolution (task "sr" only)
+    sr_blocks: int = 8  # residual blocks in the SRResNet generator
+    pixel_loss: str = "l1"  # "l1" or "l2" between SR and HR
+    adv_weight: float = 1e-3  # adversarial term's weight, as in SRGAN
+    feature_weight: float = 0.1  # content loss: D feature matching (offline stand-in for VGG loss)
+    pretrain_epochs: int = 0  # first epochs train G on the pixel loss alone (SRResNet init)
+    degrade: bool = False  # mild random noise / blur / colour jitter of the LR input in training
     # optimisation
     batch_size: int = 128
     epochs: int = 20
@@ -66,15 +74,17 @@ class TrainConfig:
         from sneakergan.losses import get_loss
         from sneakergan.models import get_architecture
 
-        get_architecture(self.architecture)
+        family = get_architecture(self.architecture)
         get_loss(self.loss)
+        self._validate_task(family.task)
         for name in ("z_dim", "image_size", "g_width", "d_width", "batch_size", "epochs",
-                     "log_every", "sample_every", "checkpoint_every", "n_samples"):
+                     "log_every", "sample_every", "checkpoint_every", "n_samples", "sr_blocks"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.eval_samples < 2:
             raise ConfigError(f"eval_samples must be >= 2, got {self.eval_samples}")
-        for name in ("max_steps", "max_images", "seed", "eval_every"):
+        for name in ("max_steps", "max_images", "seed", "eval_every", "pretrain_epochs", "adv_weight",
+                     "feature_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr_g", "lr_d"):
@@ -86,6 +96,24 @@ class TrainConfig:
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         return self
+
+    def _validate_task(self, family_task: str) -> None:
+        from sneakergan.models.registry import architecture_tasks
+
+        if self.task not in architecture_tasks():
+            raise ConfigError(f"unknown task {self.task!r}; known: {', '.join(architecture_tasks())}")
+        if family_task != self.task:
+            raise ConfigError(f"architecture {self.architecture!r} is for task {family_task!r}, "
+                              f"but task is {self.task!r}")
+        if self.pixel_loss not in ("l1", "l2"):
+            raise ConfigError(f"pixel_loss must be l1 or l2, got {self.pixel_loss!r}")
+        if self.task == "sr":
+            if self.image_size % 4:
+                raise ConfigError(f"image_size is the 4x output size for task sr; {self.image_size} "
+                                  "is not a multiple of 4")
+            if self.eval_every:
+                raise ConfigError("eval_every (quick FID from noise) applies to task gan only; use "
+                                  "`sneakergan eval-sr` for a super-resolution run")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"

@@ -11,15 +11,15 @@ from sneakergan.errors import RunDirError
 from sneakergan.train.checkpoint import load_checkpoint
 from sneakergan.train.gan_model import build_generator, sample_noise
 from sneakergan.train.loop import resolve_device
-from sneakergan.train.run_dir import RunDir
 from sneakergan.viz.grid import make_grid, save_png, to_uint8
 
 BATCH = 256
 
 
 def load_generator(run_dir: str | Path, device: torch.device) -> tuple[torch.nn.Module, int]:
-    run = RunDir.open(run_dir)
-    cfg = run.read_config()
+    from sneakergan.pipeline import open_run
+
+    run, cfg = open_run(run_dir, "gan", "--run")
     generator = build_generator(cfg)
     state = load_checkpoint(run.checkpoint)
     try:

@@ -17,16 +17,19 @@ class ArchitectureFamily:
     name: str
     generator: Callable[..., nn.Module]
     discriminator: Callable[..., nn.Module]
+    # The training task whose builders know this family's constructor arguments: "gan" families
+    # take (z_dim, image_size, width); "sr" families take (blocks, width). Config checks it.
+    task: str = "gan"
 
 
 _FAMILIES: dict[str, ArchitectureFamily] = {}
 
 
 def register_architecture(name: str, *, generator: Callable[..., nn.Module],
-                          discriminator: Callable[..., nn.Module]) -> None:
+                          discriminator: Callable[..., nn.Module], task: str = "gan") -> None:
     if name in _FAMILIES:
         raise ValueError(f"architecture {name!r} registered twice")
-    _FAMILIES[name] = ArchitectureFamily(name, generator, discriminator)
+    _FAMILIES[name] = ArchitectureFamily(name, generator, discriminator, task)
 
 
 def get_architecture(name: str) -> ArchitectureFamily:
@@ -38,3 +41,8 @@ def get_architecture(name: str) -> ArchitectureFamily:
 
 def architecture_names() -> list[str]:
     return sorted(_FAMILIES)
+
+
+def architecture_tasks() -> list[str]:
+    """The training tasks some registered family serves (what `TrainConfig.task` may be)."""
+    return sorted({family.task for family in _FAMILIES.values()})

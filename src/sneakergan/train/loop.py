@@ -15,15 +15,13 @@ from sneakergan.config import TrainConfig
 from sneakergan.errors import ConfigError
 from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
 from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
-from sneakergan.train.gan_model import UnconditionalGAN, sample_noise
+from sneakergan.train.figures import to_unit_range
 from sneakergan.train.progress import Progress
 from sneakergan.train.run_dir import RunDir
-from sneakergan.viz.grid import save_grid
-from sneakergan.viz.plots import histogram_counts, plot_d_histogram, plot_loss_curves
+from sneakergan.train.tasks import get_task
+from sneakergan.viz.plots import plot_loss_curves
 
 log = logging.getLogger("sneakergan.train")
-
-HISTOGRAM_IMAGES = 512  # images of each kind behind a D-output histogram
 
 
 class TrainingInterrupted(Exception):
@@ -86,20 +84,23 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
-Evaluator = Callable[[UnconditionalGAN], dict[str, float]]
+Evaluator = Callable[[Any], dict[str, float]]
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, run: RunDir, images: np.ndarray, progress: bool = True,
-                 evaluator: Evaluator | None = None):
-        """`images`: uint8 NHWC at cfg.image_size, held in memory for the whole run.
+    def __init__(self, cfg: TrainConfig, run: RunDir, data: np.ndarray | dict[str, np.ndarray],
+                 progress: bool = True, evaluator: Evaluator | None = None):
+        """`data`: uint8 NHWC arrays by batch key, as the task wants them ({"image": 28x28} for
+        "gan", {"lr": 28x28, "hr": 112x112} for "sr"), held in memory for the whole run; a bare
+        array is stage 1's {"image": array}.
 
         `evaluator` (used every cfg.eval_every epochs) returns metrics whose first value is a
         lower-is-better score (an FID); the best checkpoint is kept beside the latest.
         """
-        if images.shape[1:3] != (cfg.image_size, cfg.image_size):
-            raise ConfigError(f"images are {images.shape[1]}x{images.shape[2]}, the model needs "
-                              f"{cfg.image_size}x{cfg.image_size}")
+        self.task = get_task(cfg.task)
+        if isinstance(data, np.ndarray):
+            data = {"image": data}
+        _check_data(data, self.task.data_sizes(cfg))
         self.cfg = cfg
         self.run = run
         self.device = resolve_device(cfg.device)
@@ -107,18 +108,17 @@ class Trainer:
         self.evaluator = evaluator
         self.best_score: float | None = None
         torch.manual_seed(cfg.seed)  # model initialisation
-        self.model = UnconditionalGAN(cfg, self.device)
-        self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
+        self.model = self.task.model(cfg, self.device)
+        self.data = {key: torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
+                     for key, images in data.items()}
         if self.device.type == "cuda":
-            self.images = self.images.to(self.device)  # uint8 data fits on any GPU
-        self.schedule = Schedule.for_config(cfg, len(images))
+            self.data = {key: images.to(self.device) for key, images in self.data.items()}  # uint8 fits
+        self.count = len(next(iter(data.values())))
+        self.schedule = Schedule.for_config(cfg, self.count)
         self.step = 0
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
-        fixed = torch.Generator().manual_seed(cfg.seed + 2)
-        self.fixed_z = sample_noise(cfg.n_samples, cfg.z_dim, fixed, self.device)
-        hist_count = min(HISTOGRAM_IMAGES, len(images))
-        self.hist_z = sample_noise(hist_count, cfg.z_dim, fixed, self.device)
-        self.hist_real_index = torch.randperm(len(images), generator=fixed)[:hist_count]
+        # The figures draw their fixed inputs (noise, chosen images) from their own seeded generator.
+        self.figures = self.task.figures(cfg, self.model, self.data, torch.Generator().manual_seed(cfg.seed + 2))
 
     # --- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -145,10 +145,11 @@ class Trainer:
         save_checkpoint(self.run.checkpoint, self.state_dict())
 
     # --- loop ----------------------------------------------------------------------------
-    def batch(self, order: torch.Tensor, index: int) -> torch.Tensor:
+    def batch(self, order: torch.Tensor, index: int) -> dict[str, torch.Tensor]:
+        """Rows `index` of the epoch order from every data key, as floats in [-1, 1]."""
         size = self.schedule.batch_size
         rows = order[index * size:(index + 1) * size]
-        return self.images[rows.to(self.images.device)].to(self.device).float().div_(127.5).sub_(1.0)
+        return {key: to_unit_range(images[rows.to(images.device)], self.device) for key, images in self.data.items()}
 
     def fit(self) -> dict[str, Any]:
         sched = self.schedule
@@ -161,8 +162,8 @@ class Trainer:
                 while self.step < sched.total_steps:
                     epoch, index = divmod(self.step, sched.steps_per_epoch)
                     if epoch != order_epoch:
-                        order, order_epoch = epoch_order(len(self.images), self.cfg.seed, epoch), epoch
-                    metrics = self.model.train_step(self.batch(order, index), self.noise)
+                        order, order_epoch = epoch_order(self.count, self.cfg.seed, epoch), epoch
+                    metrics = self.model.train_step(self.batch(order, index), self.noise, epoch)
                     for key, value in metrics.items():
                         sums[key] = sums.get(key, 0) + value
                     logged_steps += 1
@@ -184,9 +185,9 @@ class Trainer:
                         raise TrainingInterrupted(self.step)
         finally:
             progress.close()
-        records = [r for r in read_jsonl(self.run.metrics) if "d_loss" in r]
+        records = [r for r in read_jsonl(self.run.metrics) if "img_per_s" in r]  # training lines, not eval
         if records:
-            plot_loss_curves(records, self.run.loss_curve)
+            plot_loss_curves(records, self.run.loss_curve, *self.task.curves)
         return records[-1] if records else {}
 
     def end_of_epoch(self, epoch: int) -> None:
@@ -214,13 +215,16 @@ class Trainer:
         return improved
 
     def write_figures(self, epoch: int) -> None:
-        """The design's per-epoch figures: a sample grid and the D-output histogram."""
-        scale = max(1, 112 // self.cfg.image_size // 2)
-        save_grid(self.model.generate(self.fixed_z), self.run.sample_grid(epoch), scale=scale)
-        real = self.images[self.hist_real_index.to(self.images.device)].to(self.device).float() / 127.5 - 1
-        fake = self.model.generate(self.hist_z)
-        hist = histogram_counts(self.model.d_outputs(real).cpu().numpy(), self.model.d_outputs(fake).cpu().numpy(),
-                                self.model.loss.d_output_range)
-        append_jsonl(self.run.d_histograms, {"epoch": epoch, "step": self.step, **hist})
-        plot_d_histogram(hist, f"{self.cfg.preset}: D outputs, epoch {epoch}", self.model.loss.d_output_label,
-                         self.run.histogram_png(epoch))
+        """The design's per-epoch figures: samples and the D-output histogram (the task's kind)."""
+        self.figures.write(self.run, epoch, self.step)
+
+
+def _check_data(data: dict[str, np.ndarray], sizes: dict[str, int]) -> None:
+    if set(data) != set(sizes):
+        raise ConfigError(f"this task trains on {', '.join(sorted(sizes))}, got {', '.join(sorted(data))}")
+    for key, size in sizes.items():
+        if data[key].shape[1:3] != (size, size):
+            raise ConfigError(f"{key} images are {data[key].shape[1]}x{data[key].shape[2]}, the model needs "
+                              f"{size}x{size}")
+    if len({len(images) for images in data.values()}) != 1:
+        raise ConfigError("every data key needs the same number of images")

@@ -9,6 +9,9 @@ from tqdm import tqdm
 
 log = logging.getLogger("sneakergan.train")
 
+_SHOWN = (("d_loss", "d_loss", ".4f"), ("g_loss", "g_loss", ".4f"), ("pixel_loss", "pixel", ".4f"),
+          ("d_real", "D(x)", ".3f"), ("d_fake", "D(G(z))", ".3f"))
+
 
 class Progress:
     def __init__(self, total_steps: int, start_step: int, enabled: bool = True):
@@ -19,8 +22,9 @@ class Progress:
 
     def update(self, step: int, record: dict) -> None:
         """Called at each logged step with the averaged metrics record."""
-        stats = (f"d_loss {record['d_loss']:.4f} g_loss {record['g_loss']:.4f} "
-                 f"D(x) {record['d_real']:.3f} D(G(z)) {record['d_fake']:.3f} {record['img_per_s']:.0f} img/s")
+        # Whichever of these the task's step reported (stage 2's pre-training has no D values).
+        stats = " ".join(f"{label} {record[key]:{fmt}}" for key, label, fmt in _SHOWN if key in record)
+        stats += f" {record['img_per_s']:.{0 if record['img_per_s'] >= 100 else 1}f} img/s"
         if self.bar is not None:
             self.bar.n = step
             self.bar.set_description(f"epoch {record['epoch']}")

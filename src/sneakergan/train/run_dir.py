@@ -3,7 +3,8 @@
     RUN/config.json            resolved config
     RUN/metrics.jsonl          one JSON line per logged step
     RUN/d_histograms.jsonl     per epoch: D's outputs on real vs generated images, binned
-    RUN/samples/epoch_0001.png sample grid from a fixed noise batch
+    RUN/samples/epoch_0001.png sample grid from a fixed noise batch (stage 2: rows of
+                               LR | bicubic | SR | HR for fixed LR inputs)
     RUN/histograms/epoch_0001.png
     RUN/loss_curve.png
     RUN/checkpoint.safetensors latest complete checkpoint

@@ -49,3 +49,14 @@ def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> None:
     save_png(make_grid(to_uint8(images), nrow=nrow), path, scale=scale)
+
+
+def nearest_upscale(images: np.ndarray, factor: int) -> np.ndarray:
+    """uint8 NHWC enlarged by pixel repetition: how a low-resolution input looks at full size."""
+    return images.repeat(factor, axis=1).repeat(factor, axis=2)
+
+
+def comparison_grid(columns: list[np.ndarray], padding: int = 2) -> np.ndarray:
+    """One row per image, one column per version (e.g. LR | bicubic | SR | HR), all the same size."""
+    rows = np.stack(columns, axis=1)  # [N, columns, H, W, 3]
+    return make_grid(rows.reshape(-1, *rows.shape[2:]), nrow=len(columns), padding=padding)

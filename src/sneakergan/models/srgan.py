@@ -1,0 +1,89 @@
+"""SRGAN-style 4x super-resolution, 28x28 -> 112x112 (stage 2; Ledig et al. 2017).
+
+Generator (SRResNet): 9x9 head conv + PReLU, B residual blocks [conv3x3 BN PReLU conv3x3 BN] + skip,
+a trunk conv3x3 + BN with a global skip, two x2 upsamplers [conv3x3 (w -> 4w), PixelShuffle(2), PReLU],
+a 9x9 output conv and tanh (images in [-1, 1], as in stage 1).
+
+Cost of the defaults (B=8, width 48), multiply-accumulates per 28x28 input:
+head 9.1M + blocks 8 x 32.5M + trunk 16.3M + upsamplers 65M + 260M + output 146M = 0.76 GMAC,
+about 1.5 GFLOP forward (x3 for forward + backward). The paper's B=16, width 64 is ~3.4x that;
+the defaults are sized for training on two CPU cores.
+
+Discriminator: conv3x3 with strides 1,2,1,2,... and widths w,w,2w,2w,4w,4w,8w,8w (w=32:
+~0.30 GMAC on a 112x112 image), LeakyReLU 0.2, BN after every conv but the first, global average
+pooling (any input size works) and a dense head Linear(8w, 16w) LReLU Linear(16w, 1) -> logits [N].
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sneakergan.models.registry import register_architecture
+
+SCALE = 4  # two x2 upsamplers
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.PReLU(width),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class SRResNetGenerator(nn.Module):
+    """[N, 3, h, w] in [-1, 1] -> [N, 3, 4h, 4w] in [-1, 1]."""
+
+    def __init__(self, blocks: int = 8, width: int = 48, channels: int = 3):
+        super().__init__()
+        self.scale = SCALE
+        self.head = nn.Sequential(nn.Conv2d(channels, width, 9, 1, 4), nn.PReLU(width))
+        self.blocks = nn.Sequential(*[ResidualBlock(width) for _ in range(blocks)])
+        self.trunk = nn.Sequential(nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width))
+        self.upsample = nn.Sequential(*[
+            layer for _ in range(2)
+            for layer in (nn.Conv2d(width, 4 * width, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(width))
+        ])
+        self.output = nn.Conv2d(width, channels, 9, 1, 4)
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        head = self.head(lr)
+        features = head + self.trunk(self.blocks(head))  # global skip
+        return torch.tanh(self.output(self.upsample(features)))
+
+
+class SRGANDiscriminator(nn.Module):
+    """[N, 3, H, W] -> logits [N]; `forward(x, features=True)` also returns each conv block's output."""
+
+    def __init__(self, width: int = 32, channels: int = 3):
+        super().__init__()
+        widths = [width, width, 2 * width, 2 * width, 4 * width, 4 * width, 8 * width, 8 * width]
+        layers, previous = [], channels
+        for index, out in enumerate(widths):
+            stride = 1 if index % 2 == 0 else 2
+            block = [nn.Conv2d(previous, out, 3, stride, 1, bias=index == 0)]
+            if index > 0:  # no BN on the input layer, as in DCGAN / SRGAN
+                block.append(nn.BatchNorm2d(out))
+            block.append(nn.LeakyReLU(0.2))
+            layers.append(nn.Sequential(*block))
+            previous = out
+        self.convs = nn.ModuleList(layers)
+        self.head = nn.Sequential(
+            nn.Linear(8 * width, 16 * width), nn.LeakyReLU(0.2), nn.Linear(16 * width, 1),
+        )
+
+    def forward(self, x: torch.Tensor, features: bool = False):
+        taps = []
+        for block in self.convs:
+            x = block(x)
+            taps.append(x)
+        logits = self.head(x.mean(dim=(2, 3))).squeeze(1)
+        return (logits, taps) if features else logits
+
+
+register_architecture("srgan", generator=SRResNetGenerator, discriminator=SRGANDiscriminator, task="sr")

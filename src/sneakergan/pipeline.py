@@ -1,0 +1,62 @@
+"""The two-stage pipeline: stage 1's 28x28 images, super-resolved 4x by a stage-2 run.
+
+Stage 2 sees exactly what stage 1 saves (uint8, converted back with the trainer's /127.5 - 1),
+so `generate --sr-run` applies the same model to generated images as `eval-sr` scores on real ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sneakergan.errors import RunDirError
+from sneakergan.train.checkpoint import load_checkpoint
+from sneakergan.train.loop import resolve_device
+from sneakergan.train.run_dir import RunDir
+from sneakergan.train.sr_model import SCALE, build_sr_generator
+from sneakergan.viz.grid import nearest_upscale, to_uint8
+
+BATCH = 64  # SR activations at 112x112 are large; this bounds memory
+
+
+def open_run(run_dir: str | Path, task: str, option: str):
+    """(RunDir, config) of a run that must be of `task`; the error names the option to use instead."""
+    run = RunDir.open(run_dir)
+    cfg = run.read_config()
+    if cfg.task != task:
+        other = "--sr-run" if option == "--run" else "--run"
+        raise RunDirError(f"{run_dir} is a task {cfg.task!r} run, {option} needs a task {task!r} run "
+                          f"(pass it as {other}?)")
+    return run, cfg
+
+
+def load_sr_generator(run_dir: str | Path, device: torch.device) -> torch.nn.Module:
+    run, cfg = open_run(run_dir, "sr", "--sr-run")
+    generator = build_sr_generator(cfg)
+    try:
+        generator.load_state_dict(load_checkpoint(run.checkpoint)["model"]["generator"])
+    except (KeyError, RuntimeError) as exc:
+        raise RunDirError(f"checkpoint in {run_dir} does not match its config.json: {exc}") from None
+    return generator.to(device).to(memory_format=torch.channels_last).eval()
+
+
+@torch.no_grad()
+def super_resolve_images(generator: torch.nn.Module, lr: np.ndarray, device: torch.device) -> np.ndarray:
+    """uint8 NHWC [N, h, w, 3] -> uint8 NHWC [N, 4h, 4w, 3]."""
+    outputs = []
+    for start in range(0, len(lr), BATCH):
+        chunk = torch.from_numpy(np.ascontiguousarray(lr[start:start + BATCH])).permute(0, 3, 1, 2)
+        chunk = chunk.to(device).float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
+        outputs.append(to_uint8(generator(chunk)))
+    return np.concatenate(outputs) if outputs else np.empty((0, lr.shape[1] * SCALE, lr.shape[2] * SCALE, 3), np.uint8)
+
+
+def apply_stage2(sr_run: str | Path, lr: np.ndarray, device: str = "auto", show_lr: bool = False) -> np.ndarray:
+    """Super-resolve stage-1 images; with `show_lr` each result is [input nearest-upscaled | output]."""
+    target = resolve_device(device)
+    sr = super_resolve_images(load_sr_generator(sr_run, target), lr, target)
+    if show_lr:
+        sr = np.concatenate([nearest_upscale(lr, sr.shape[1] // lr.shape[1]), sr], axis=2)
+    return sr

@@ -1,0 +1,50 @@
+"""Training tasks by registered name (`TrainConfig.task`): what the one trainer loop needs to know.
+
+A task names its training model (owns G, D and `train_step(batch, noise, epoch)`), its per-epoch
+figures, the data it trains on (key -> square size, uint8 arrays from the data pipeline) and the
+series its loss-curve figure plots. A new task is one `register_task` here, not an `if` in the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sneakergan.config import TrainConfig
+from sneakergan.errors import ConfigError
+from sneakergan.train.figures import GanFigures, SRFigures
+from sneakergan.train.gan_model import UnconditionalGAN
+from sneakergan.train.sr_model import SCALE, SuperResolutionGAN
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    model: Callable  # (cfg, device) -> training model
+    figures: Callable  # (cfg, model, data, fixed generator) -> object with write(run, epoch, step)
+    data_sizes: Callable[[TrainConfig], dict[str, int]]  # batch key -> image size it must have
+    curves: tuple[tuple[str, ...], tuple[str, ...]]  # loss-curve series: (left panel, right panel)
+    command: str  # the CLI command that trains it
+
+
+_TASKS: dict[str, Task] = {}
+
+
+def register_task(task: Task) -> None:
+    if task.name in _TASKS:
+        raise ValueError(f"task {task.name!r} registered twice")
+    _TASKS[task.name] = task
+
+
+def get_task(name: str) -> Task:
+    try:
+        return _TASKS[name]
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}; known: {', '.join(sorted(_TASKS))}") from None
+
+
+register_task(Task("gan", UnconditionalGAN, GanFigures, lambda cfg: {"image": cfg.image_size},
+                   (("d_loss", "g_loss"), ("d_real", "d_fake")), "train"))
+register_task(Task("sr", SuperResolutionGAN, SRFigures,
+                   lambda cfg: {"lr": cfg.image_size // SCALE, "hr": cfg.image_size},
+                   (("g_loss", "pixel_loss", "feature_loss", "d_loss"), ("d_real", "d_fake")), "train-sr"))
