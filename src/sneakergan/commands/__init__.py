@@ -1,0 +1,1 @@
+"""One module per group of CLI commands; each exposes `add_parsers(subparsers)`."""

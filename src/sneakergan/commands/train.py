@@ -1,0 +1,135 @@
+"""`sneakergan train` and `train-sr`: resolve the config, load the data, run the trainer."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from sneakergan.errors import ConfigError
+
+log = logging.getLogger("sneakergan")
+
+# CLI flags that map one-to-one onto config fields (flag dest -> field).
+_TRAIN_FLAGS = {"epochs": "epochs", "steps": "max_steps", "batch_size": "batch_size", "lr_g": "lr_g",
+                "lr_d": "lr_d", "seed": "seed", "device": "device", "sample_every": "sample_every",
+                "max_images": "max_images", "eval_every": "eval_every"}
+_RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "data"}
+
+
+_TRAIN_COMMANDS = {  # command -> (task it trains, help)
+    "train": ("gan", "train a stage-1 GAN (28x28) from a preset"),
+    "train-sr": ("sr", "train a stage-2 4x super-resolution GAN (28x28 -> 112x112) from a preset"),
+}
+
+
+def _add_train_parser(sub: argparse._SubParsersAction, command: str) -> None:
+    task, summary = _TRAIN_COMMANDS[command]
+    p = sub.add_parser(command, help=summary,
+                       description=f"{summary[0].upper()}{summary[1:]} on a folder (or .zip) of images.")
+    p.add_argument("--preset", help="preset name (see `sneakergan presets`)")
+    p.add_argument("--data", help="folder of images (searched recursively) or a .zip of them")
+    p.add_argument("--out", help="run folder to create")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
+    p.add_argument("--replace", action="store_true", help="delete an existing run folder at --out first")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--steps", type=int, help="stop after this many steps in total")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr-g", type=float)
+    p.add_argument("--lr-d", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--sample-every", type=int, help="epochs between sample grids / histograms")
+    p.add_argument("--max-images", type=int, help="train on a fixed random subset of this size")
+    p.add_argument("--eval-every", type=int, help="epochs between quick FIDs (eval_samples samples, default "
+                   "2000) logged to metrics.jsonl; keeps checkpoint-best.safetensors")
+    p.add_argument("--inception", help="your own copy of the FID Inception TorchScript file (with --eval-every)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field (repeatable), e.g. --set g_width=512")
+    p.add_argument("--cache-dir", help="dataset cache folder (default $SNEAKERGAN_CACHE or ~/.cache/sneakergan)")
+    p.add_argument("--no-cache", action="store_true", help="decode the images without reading/writing the cache")
+    p.add_argument("--workers", type=int, help="processes for decoding images (default: CPU count)")
+    p.set_defaults(handler=cmd_train, task=task)
+
+
+def _flag_overrides(args: argparse.Namespace) -> dict:
+    return {field: getattr(args, flag) for flag, field in _TRAIN_FLAGS.items() if getattr(args, flag) is not None}
+
+
+def _resolve_train_config(args: argparse.Namespace):
+    from sneakergan.config import load_preset
+    from sneakergan.train.run_dir import RunDir
+
+    changes = _flag_overrides(args)
+    if args.data is not None:
+        changes["data"] = str(Path(args.data).expanduser().resolve())
+    if args.resume:
+        if args.preset or args.out or args.set:
+            raise ConfigError("--resume continues a run with its saved config; --preset, --out and --set "
+                              "cannot be combined with it")
+        run = RunDir.open(args.resume)
+        fixed = sorted(set(changes) - _RESUMABLE_FIELDS)
+        if fixed:
+            raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (only epochs, steps, device, data)")
+        return run.read_config().replace(**changes), run
+    if not args.preset or not args.data or not args.out:
+        raise ConfigError(f"{args.command} needs --preset, --data and --out (or --resume RUN_DIR)")
+    return load_preset(args.preset).replace(**changes).with_overrides(args.set), None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from sneakergan.data import load_dataset
+    from sneakergan.train.loop import Trainer, TrainingInterrupted
+    from sneakergan.train.run_dir import RunDir
+    from sneakergan.train.tasks import get_task
+
+    cfg, run = _resolve_train_config(args)
+    task = get_task(cfg.task)
+    if cfg.task != args.task:
+        raise ConfigError(f"{cfg.preset} is a task {cfg.task!r} config; train it with `sneakergan {task.command}`")
+    cache_dir = False if args.no_cache else (Path(args.cache_dir) if args.cache_dir else None)
+    dataset = load_dataset(cfg.data, cache_dir=cache_dir, max_images=cfg.max_images or None, workers=args.workers)
+    data = {key: _images_at(dataset, size) for key, size in task.data_sizes(cfg).items()}
+    if run is None:  # created only once the data loaded, so a bad --data leaves nothing behind
+        run = RunDir.create(args.out, cfg, replace=args.replace)
+    else:
+        run.write_config(cfg)
+    trainer = Trainer(cfg, run, data, evaluator=_quick_fid(cfg, args, data.get("image"), cache_dir))
+    if args.resume:
+        trainer.resume()
+    log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s", cfg.preset, trainer.count, cfg.data,
+             run.root, trainer.schedule.total_steps, trainer.schedule.batch_size, trainer.device)
+    try:
+        trainer.fit()
+    except TrainingInterrupted as stop:
+        log.warning("interrupted: checkpoint saved at step %d; continue with: sneakergan %s --resume %s",
+                    stop.step, task.command, run.root)
+        return 130
+    log.info("done: %s (samples/, histograms/, metrics.jsonl, checkpoint.safetensors)", run.root)
+    return 0
+
+
+def _quick_fid(cfg, args: argparse.Namespace, images, cache_dir):
+    """The --eval-every evaluator: FID against the training images themselves (cached statistics)."""
+    if not cfg.eval_every:
+        return None
+    from sneakergan.metrics.features import InceptionFeatureExtractor
+    from sneakergan.metrics.reference import reference_stats
+    from sneakergan.train.evaluation import QuickFID
+    from sneakergan.train.loop import resolve_device
+
+    extractor = InceptionFeatureExtractor(args.inception, device=resolve_device(cfg.device))
+    return QuickFID(reference_stats(images, extractor, cache_dir), extractor, samples=cfg.eval_samples)
+
+
+def _images_at(dataset, size: int):
+    for images in (dataset.lr, dataset.hr):
+        if images.shape[1] == size:
+            return images
+    raise ConfigError(f"image_size {size} is not produced by the data pipeline "
+                      f"({dataset.lr.shape[1]} or {dataset.hr.shape[1]})")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    for command in _TRAIN_COMMANDS:
+        _add_train_parser(sub, command)
