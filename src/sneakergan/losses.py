@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from sneakergan.errors import ConfigError
+from sneakergan.registry import Registry
 
 Tensor = torch.Tensor
 
@@ -48,24 +48,19 @@ def _lsgan_g(fake: Tensor) -> Tensor:
     return 0.5 * (fake - 1).pow(2).mean()
 
 
-_LOSSES: dict[str, AdversarialLoss] = {}
+_LOSSES: Registry[AdversarialLoss] = Registry("loss")
 
 
 def register_loss(loss: AdversarialLoss) -> None:
-    if loss.name in _LOSSES:
-        raise ValueError(f"loss {loss.name!r} registered twice")
-    _LOSSES[loss.name] = loss
+    _LOSSES.register(loss.name, loss)
 
 
 def get_loss(name: str) -> AdversarialLoss:
-    try:
-        return _LOSSES[name]
-    except KeyError:
-        raise ConfigError(f"unknown loss {name!r}; known: {', '.join(sorted(_LOSSES))}") from None
+    return _LOSSES.get(name)
 
 
 def loss_names() -> list[str]:
-    return sorted(_LOSSES)
+    return _LOSSES.names()
 
 
 register_loss(AdversarialLoss("bce", _bce_d, _bce_g, torch.sigmoid, (0.0, 1.0), "D(x) = sigmoid(logit)"))

@@ -7,7 +7,7 @@ from typing import Callable
 
 from torch import nn
 
-from sneakergan.errors import ConfigError
+from sneakergan.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -22,25 +22,20 @@ class ArchitectureFamily:
     task: str = "gan"
 
 
-_FAMILIES: dict[str, ArchitectureFamily] = {}
+_FAMILIES: Registry[ArchitectureFamily] = Registry("architecture")
 
 
 def register_architecture(name: str, *, generator: Callable[..., nn.Module],
                           discriminator: Callable[..., nn.Module], task: str = "gan") -> None:
-    if name in _FAMILIES:
-        raise ValueError(f"architecture {name!r} registered twice")
-    _FAMILIES[name] = ArchitectureFamily(name, generator, discriminator, task)
+    _FAMILIES.register(name, ArchitectureFamily(name, generator, discriminator, task))
 
 
 def get_architecture(name: str) -> ArchitectureFamily:
-    try:
-        return _FAMILIES[name]
-    except KeyError:
-        raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(_FAMILIES))}") from None
+    return _FAMILIES.get(name)
 
 
 def architecture_names() -> list[str]:
-    return sorted(_FAMILIES)
+    return _FAMILIES.names()
 
 
 def architecture_tasks() -> list[str]:

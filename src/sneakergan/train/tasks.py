@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sneakergan.config import TrainConfig
-from sneakergan.errors import ConfigError
+from sneakergan.registry import Registry
 from sneakergan.train.figures import GanFigures, SRFigures
 from sneakergan.train.gan_model import UnconditionalGAN
 from sneakergan.train.sr_model import SCALE, SuperResolutionGAN
@@ -27,20 +27,15 @@ class Task:
     command: str  # the CLI command that trains it
 
 
-_TASKS: dict[str, Task] = {}
+_TASKS: Registry[Task] = Registry("task")
 
 
 def register_task(task: Task) -> None:
-    if task.name in _TASKS:
-        raise ValueError(f"task {task.name!r} registered twice")
-    _TASKS[task.name] = task
+    _TASKS.register(task.name, task)
 
 
 def get_task(name: str) -> Task:
-    try:
-        return _TASKS[name]
-    except KeyError:
-        raise ConfigError(f"unknown task {name!r}; known: {', '.join(sorted(_TASKS))}") from None
+    return _TASKS.get(name)
 
 
 register_task(Task("gan", UnconditionalGAN, GanFigures, lambda cfg: {"image": cfg.image_size},
