@@ -1,3 +1,4 @@
+import logging
 import os
 from pathlib import Path
 
@@ -11,6 +12,16 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 def _isolated_cache(tmp_path_factory, monkeypatch):
     # Tests never read or write the user's dataset cache.
     monkeypatch.setenv("SNEAKERGAN_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
+def _reset_cli_logging():
+    # `main()` points the "sneakergan" logger at the current sys.stderr, which pytest closes after
+    # each test; later tests must not log into a closed stream.
+    yield
+    logger = logging.getLogger("sneakergan")
+    logger.handlers.clear()
+    logger.propagate = True
 
 
 @pytest.fixture

@@ -126,10 +126,15 @@ def test_sigint_saves_a_checkpoint_and_the_run_resumes(tmp_path):
         return metrics
 
     trainer.model.train_step = step_then_interrupt
-    with pytest.raises(TrainingInterrupted) as stopped:
-        trainer.fit()
+    # A background job (CI under nohup) may start with SIGINT ignored; a terminal user has Python's default.
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(TrainingInterrupted) as stopped:
+            trainer.fit()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    finally:
+        signal.signal(signal.SIGINT, outer)
     assert stopped.value.step == 3 and load_checkpoint(run.checkpoint)["step"] == 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
     resumed = Trainer(cfg, run, images, progress=False)
     resumed.resume()

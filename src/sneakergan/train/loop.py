@@ -71,6 +71,8 @@ class _StopFlag:
     def __enter__(self) -> "_StopFlag":
         try:
             for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:
+                    continue  # e.g. SIGINT in a background job: the user asked not to be interrupted
                 self._previous[sig] = signal.signal(sig, self._handle)
         except ValueError:  # not the main thread: leave signals alone
             pass
