@@ -9,7 +9,7 @@ DATA ?= ../shared/data/sneakers/train
 DEMO_OUT ?= runs/demo
 DEMO_EPOCHS ?= 5
 
-.PHONY: demo test venv clean
+.PHONY: demo demo-train test venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,16 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 venv: $(VENV)/.installed
 
+# Generates 112x112 sneakers with the bundled models: no data, no network needed.
 demo: venv
+	mkdir -p runs
+	$(BIN)/sneakergan generate -n 64 --seed 0 --show-lr --out runs/demo-sneakers.png --replace
+	@echo "sample grid: runs/demo-sneakers.png (each tile: stage 1's 28x28 | stage 2's 112x112)"
+
+# The previous demo: train seed-mlp for a few epochs on DATA and write a sample grid.
+demo-train: venv
 	$(BIN)/sneakergan train --preset seed-mlp --data "$(DATA)" --out "$(DEMO_OUT)" --epochs $(DEMO_EPOCHS) --replace
-	$(BIN)/sneakergan generate --run "$(DEMO_OUT)" -n 64 --seed 0 --out "$(DEMO_OUT)/grid.png" --replace
+	$(BIN)/sneakergan generate --run "$(DEMO_OUT)" --stage lr -n 64 --seed 0 --out "$(DEMO_OUT)/grid.png" --replace
 	@echo "sample grid: $(DEMO_OUT)/grid.png"
 
 test: venv

@@ -20,15 +20,16 @@ def test_train_then_generate_grid_and_files(tiny_image_folder, tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["g_width"] == 32 and config["batch_size"] == 16 and config["data"] == str(tiny_image_folder)
 
-    assert main(["generate", "--run", str(run), "-n", "9", "--seed", "3", "--out", str(tmp_path / "g.png")]) == 0
+    lr_only = ["generate", "--run", str(run), "--stage", "lr"]
+    assert main([*lr_only, "-n", "9", "--seed", "3", "--out", str(tmp_path / "g.png")]) == 0
     with Image.open(tmp_path / "g.png") as grid:
         assert grid.size == (3 * 30 + 2, 3 * 30 + 2)
-    assert main(["generate", "--run", str(run), "-n", "5", "--format", "files", "--out", str(tmp_path / "f")]) == 0
+    assert main([*lr_only, "-n", "5", "--format", "files", "--out", str(tmp_path / "f")]) == 0
     files = sorted((tmp_path / "f").iterdir())
     assert len(files) == 5 and Image.open(files[0]).size == (28, 28)
 
     # same seed, same images
-    main(["generate", "--run", str(run), "-n", "9", "--seed", "3", "--out", str(tmp_path / "h.png")])
+    main([*lr_only, "-n", "9", "--seed", "3", "--out", str(tmp_path / "h.png")])
     assert np.array_equal(np.asarray(Image.open(tmp_path / "g.png")), np.asarray(Image.open(tmp_path / "h.png")))
 
 
@@ -68,7 +69,7 @@ def test_existing_outputs_are_not_overwritten(tiny_image_folder, tmp_path, capsy
     assert main(_train_args(tiny_image_folder, run)) == 2
     assert "--resume" in capsys.readouterr().err
     (tmp_path / "g.png").write_bytes(b"precious")
-    assert main(["generate", "--run", str(run), "--out", str(tmp_path / "g.png")]) == 2
+    assert main(["generate", "--run", str(run), "--stage", "lr", "--out", str(tmp_path / "g.png")]) == 2
     assert (tmp_path / "g.png").read_bytes() == b"precious"
 
 

@@ -61,8 +61,9 @@ def test_generate_with_sr_run_makes_112_pixel_tiles(tiny_image_folder, tmp_path)
     assert main([*base, "--format", "files", "--out", str(tmp_path / "files")]) == 0
     files = sorted((tmp_path / "files").iterdir())
     assert len(files) == 4 and Image.open(files[0]).size == (112, 112)
-    # without --sr-run, generate is unchanged (28x28)
-    assert main(["generate", "--run", str(tmp_path / "gan"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    # --stage lr stops at stage 1 (28x28)
+    assert main(["generate", "--run", str(tmp_path / "gan"), "--stage", "lr", "-n", "4",
+                 "--out", str(tmp_path / "s.png")]) == 0
     with Image.open(tmp_path / "s.png") as grid:
         assert grid.size == (2 * 30 + 2, 2 * 30 + 2)
 
@@ -90,7 +91,7 @@ def test_eval_sr_reports_against_bicubic_and_refuses_to_overwrite(tiny_image_fol
     (["train-sr", "--preset", "seed-srgan", "--data", ".", "--out", "x", "--set", "pixel_loss=l3"],
      "pixel_loss must be l1 or l2"),
     (["train-sr", "--preset", "seed-srgan", "--data", ".", "--out", "x", "--eval-every", "1"], "eval-sr"),
-    (["generate", "--run", "/no/such/run", "--show-lr", "--out", "g.png"], "--show-lr needs --sr-run"),
+    (["generate", "--run", "/no/such/run", "--stage", "lr", "--show-lr", "--out", "g.png"], "need --stage sr"),
 ])
 def test_sr_mistakes_are_one_line_errors(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

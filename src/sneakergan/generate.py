@@ -16,21 +16,28 @@ from sneakergan.viz.grid import make_grid, save_png, to_uint8
 BATCH = 256
 
 
-def load_generator(run_dir: str | Path, device: torch.device) -> tuple[torch.nn.Module, int]:
+def load_generator(run_dir: str | Path | None, device: torch.device) -> tuple[torch.nn.Module, int]:
+    """Stage 1's generator from a run's checkpoint, or the bundled one when `run_dir` is None."""
+    from sneakergan.bundle import load_bundled
     from sneakergan.pipeline import open_run
 
-    run, cfg = open_run(run_dir, "gan", "--run")
+    if run_dir is None:
+        state, cfg = load_bundled("stage1")
+        origin = "the bundled stage-1 model"
+    else:
+        run, cfg = open_run(run_dir, "gan", "--lr-run")
+        state = load_checkpoint(run.checkpoint)["model"]["generator"]
+        origin = f"checkpoint in {run_dir}"
     generator = build_generator(cfg)
-    state = load_checkpoint(run.checkpoint)
     try:
-        generator.load_state_dict(state["model"]["generator"])
+        generator.load_state_dict(state)
     except (KeyError, RuntimeError) as exc:
-        raise RunDirError(f"checkpoint in {run_dir} does not match its config.json: {exc}") from None
+        raise RunDirError(f"{origin} does not match its config: {exc}") from None
     return generator.to(device).eval(), cfg.z_dim
 
 
 @torch.no_grad()
-def generate_images(run_dir: str | Path, count: int, seed: int, device: str = "auto") -> np.ndarray:
+def generate_images(run_dir: str | Path | None, count: int, seed: int, device: str = "auto") -> np.ndarray:
     """`count` images as uint8 NHWC; the same seed gives the same images on any device."""
     target = resolve_device(device)
     generator, z_dim = load_generator(run_dir, target)

@@ -32,13 +32,22 @@ def open_run(run_dir: str | Path, task: str, option: str):
     return run, cfg
 
 
-def load_sr_generator(run_dir: str | Path, device: torch.device) -> torch.nn.Module:
-    run, cfg = open_run(run_dir, "sr", "--sr-run")
+def load_sr_generator(run_dir: str | Path | None, device: torch.device) -> torch.nn.Module:
+    """Stage 2's generator from a run's checkpoint, or the bundled one when `run_dir` is None."""
+    from sneakergan.bundle import load_bundled
+
+    if run_dir is None:
+        state, cfg = load_bundled("stage2")
+        origin = "the bundled stage-2 model"
+    else:
+        run, cfg = open_run(run_dir, "sr", "--sr-run")
+        state = load_checkpoint(run.checkpoint)["model"]["generator"]
+        origin = f"checkpoint in {run_dir}"
     generator = build_sr_generator(cfg)
     try:
-        generator.load_state_dict(load_checkpoint(run.checkpoint)["model"]["generator"])
+        generator.load_state_dict(state)
     except (KeyError, RuntimeError) as exc:
-        raise RunDirError(f"checkpoint in {run_dir} does not match its config.json: {exc}") from None
+        raise RunDirError(f"{origin} does not match its config: {exc}") from None
     return generator.to(device).to(memory_format=torch.channels_last).eval()
 
 
@@ -53,7 +62,7 @@ def super_resolve_images(generator: torch.nn.Module, lr: np.ndarray, device: tor
     return np.concatenate(outputs) if outputs else np.empty((0, lr.shape[1] * SCALE, lr.shape[2] * SCALE, 3), np.uint8)
 
 
-def apply_stage2(sr_run: str | Path, lr: np.ndarray, device: str = "auto", show_lr: bool = False) -> np.ndarray:
+def apply_stage2(sr_run: str | Path | None, lr: np.ndarray, device: str = "auto", show_lr: bool = False) -> np.ndarray:
     """Super-resolve stage-1 images; with `show_lr` each result is [input nearest-upscaled | output]."""
     target = resolve_device(device)
     sr = super_resolve_images(load_sr_generator(sr_run, target), lr, target)

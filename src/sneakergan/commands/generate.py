@@ -10,13 +10,17 @@ from sneakergan.errors import ConfigError
 
 log = logging.getLogger("sneakergan")
 
+
 def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("generate", help="generate sneakers from a trained run",
-                       description="Write generated images from a run's checkpoint as a grid or one PNG each.")
-    p.add_argument("--run", required=True, help="stage-1 run folder (with checkpoint.safetensors)")
-    p.add_argument("--sr-run", help="stage-2 run folder: super-resolve the 28x28 images to 112x112")
+    p = sub.add_parser("generate", help="generate sneakers (bundled models, or your runs)",
+                       description="Generate sneakers: stage 1 (28x28 from noise) then stage 2 (4x to 112x112), "
+                                   "with the bundled models unless runs are given; a grid or one PNG each.")
+    p.add_argument("--lr-run", "--run", dest="lr_run", help="stage-1 run folder (default: the bundled model)")
+    p.add_argument("--sr-run", help="stage-2 run folder (default: the bundled model)")
+    p.add_argument("--stage", choices=("lr", "sr"), default="sr",
+                   help="sr (default): 112x112 through both stages; lr: stop at stage 1's 28x28")
     p.add_argument("--show-lr", action="store_true",
-                   help="with --sr-run: put each 28x28 input (nearest-upscaled) beside its 112x112 output")
+                   help="put each 28x28 input (nearest-upscaled) beside its 112x112 output")
     p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="grid PNG path, or a folder with --format files")
@@ -36,12 +40,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise ConfigError(f"-n must be between 1 and 100000, got {args.n}")
     if args.scale < 1:
         raise ConfigError(f"--scale must be >= 1, got {args.scale}")
-    if args.show_lr and not args.sr_run:
-        raise ConfigError("--show-lr needs --sr-run (it shows stage 2's input beside its output)")
-    images = generate_images(args.run, args.n, args.seed, args.device)
-    if args.sr_run:
-        images = apply_stage2(args.sr_run, images, args.device, show_lr=args.show_lr)
+    if args.stage == "lr" and (args.show_lr or args.sr_run):
+        raise ConfigError("--show-lr and --sr-run need --stage sr (they concern stage 2)")
     out = Path(args.out)
+    if out.exists() and not args.replace and (args.format == "grid" or any(out.iterdir())):
+        raise ConfigError(f"{out} already exists; pass --replace to overwrite it")
+    images = generate_images(args.lr_run, args.n, args.seed, args.device)
+    if args.stage == "sr":
+        images = apply_stage2(args.sr_run, images, args.device, show_lr=args.show_lr)
     if args.format == "grid":
         write_grid(images, out, nrow=args.nrow, scale=args.scale, replace=args.replace)
     else:
