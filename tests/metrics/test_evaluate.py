@@ -66,3 +66,16 @@ def test_the_evaluate_command_scores_a_run(tiny_image_folder, tmp_path, capsys):
     assert main(["evaluate", "--images", str(tiny_image_folder), "--data", str(tiny_image_folder),
                  "--out", str(tmp_path / "self.json"), "--device", "cpu"]) == 0
     assert json.loads((tmp_path / "self.json").read_text())["fid"] == pytest.approx(0, abs=1e-3)
+
+
+def test_pipeline_images_at_both_resolutions():
+    from sneakergan.bundle import bundle_folder
+    from sneakergan.metrics.protocol import pipeline_images
+
+    if not (bundle_folder() / "manifest.json").exists():
+        pytest.skip("no bundled models in this checkout")
+    lr = pipeline_images(None, None, "sr", 28, 3, 0, "cpu")
+    sr = pipeline_images(None, None, "sr", 112, 3, 0, "cpu")
+    bicubic = pipeline_images(None, None, "bicubic", 112, 3, 0, "cpu")
+    assert lr.shape == (3, 28, 28, 3) and sr.shape == bicubic.shape == (3, 112, 112, 3)
+    assert not np.array_equal(sr, bicubic)

@@ -14,9 +14,13 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="FID, KID, PRD, precision/recall of a run or a folder of images",
                        description="Score generated images against a reference dataset under the standard "
                                    "protocol (Inception pool3 features, TF1 bilinear resize to 299).")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="run folder: generate --n samples from its checkpoint")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--run", "--lr-run", dest="run",
+                        help="stage-1 run folder: generate --n samples from its checkpoint (default: bundled model)")
     source.add_argument("--images", help="folder of images to score (e.g. another tool's samples)")
+    p.add_argument("--sr-run", help="at --res 112: the stage-2 run (default: the bundled model)")
+    p.add_argument("--upscale", choices=("sr", "bicubic"), default="sr",
+                   help="at --res 112: stage 2 (default) or bicubic upscaling of stage 1, the baseline")
     p.add_argument("--data", required=True, help="reference images (the train split for reported numbers)")
     p.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000, the standard)")
     p.add_argument("--res", type=int, default=28, help="resolution to evaluate at: 28 or 112")
@@ -31,18 +35,20 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sneakergan.generate import generate_images
     from sneakergan.metrics.evaluate import evaluate_images, summary_line
     from sneakergan.metrics.features import InceptionFeatureExtractor
-    from sneakergan.metrics.protocol import check_resolution, folder_images, load_reference
+    from sneakergan.metrics.protocol import check_resolution, folder_images, load_reference, pipeline_images
     from sneakergan.train.loop import resolve_device
 
     check_resolution(args.res)
     if args.run is None and args.out is None:
-        raise ConfigError("--images needs --out REPORT.json")
+        raise ConfigError("--out REPORT.json is needed with --images or the bundled models")
+    if args.images and (args.sr_run or args.upscale != "sr"):
+        raise ConfigError("--sr-run and --upscale apply to generated samples, not to --images")
     if args.n < 2:
         raise ConfigError(f"--n must be at least 2, got {args.n}")
-    out = Path(args.out) if args.out else Path(args.run) / "eval" / f"res{args.res}_n{args.n}.json"
+    suffix = "_bicubic" if args.upscale == "bicubic" else ""
+    out = Path(args.out) if args.out else Path(args.run) / "eval" / f"res{args.res}_n{args.n}{suffix}.json"
     if out.exists() and not args.replace:
         raise ConfigError(f"{out} already exists; pass --replace to overwrite it")
     device = resolve_device(args.device)
@@ -50,15 +56,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     # above the 0.5% a preview mode may cost, so the CLI does not offer it.
     extractor = InceptionFeatureExtractor(args.inception, device=device)
     cache_dir = Path(args.cache_dir) if args.cache_dir else None
-    if args.run:
-        fake = generate_images(args.run, args.n, args.seed, args.device)
-        provenance = {"run": str(Path(args.run).resolve()), "seed": args.seed}
-    else:
+    if args.images:
         fake = folder_images(args.images, args.res, args.workers)
         provenance = {"images": str(Path(args.images).resolve())}
+    else:
+        fake = pipeline_images(args.run, args.sr_run, args.upscale, args.res, args.n, args.seed, args.device)
+        provenance = {"run": str(Path(args.run).resolve()) if args.run else "bundled", "seed": args.seed}
+        if args.res > 28:
+            provenance.update(upscale=args.upscale, sr_run=str(Path(args.sr_run).resolve()) if args.sr_run
+                              else ("bundled" if args.upscale == "sr" else None))
     reference = load_reference(args.data, args.res, extractor, cache_dir, args.workers)
     provenance["reference"] = str(Path(args.data).resolve())
-    label = Path(args.run or args.images).name
+    label = Path(args.run or args.images).name if (args.run or args.images) else "bundled"
+    if args.res > 28 and not args.images:
+        label += f"+{args.upscale}"
     report = evaluate_images(fake, reference, extractor, out, label, provenance)
     print(summary_line(report))
     log.info("report: %s (PRD curve %s, nearest neighbours %s)", out, report["plots"]["prd"],

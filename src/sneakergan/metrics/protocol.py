@@ -18,8 +18,21 @@ STANDARD_SAMPLES = 10_000
 def check_resolution(resolution: int) -> None:
     if resolution not in RESOLUTIONS:
         raise ConfigError(f"--res must be one of {', '.join(map(str, RESOLUTIONS))}, got {resolution}")
-    if resolution == 112:
-        raise ConfigError("--res 112 needs a stage-2 super-resolution model, which this version does not have yet")
+
+
+def pipeline_images(lr_run: str | None, sr_run: str | None, upscale: str, resolution: int, count: int, seed: int,
+                    device: str) -> np.ndarray:
+    """Generated images at `resolution`: stage 1 alone at 28; at 112 stage 1 then stage 2 (or bicubic,
+    the baseline that shows what stage 2 adds). A run left out is the bundled model."""
+    from sneakergan.generate import generate_images
+    from sneakergan.metrics.sr_quality import bicubic_upscale
+    from sneakergan.pipeline import apply_stage2
+
+    lr = generate_images(lr_run, count, seed, device)
+    if resolution == lr.shape[1]:
+        return lr
+    factor = resolution // lr.shape[1]
+    return bicubic_upscale(lr, factor) if upscale == "bicubic" else apply_stage2(sr_run, lr, device)
 
 
 def reference_images(data: str, resolution: int, cache_dir=None, workers: int | None = None) -> np.ndarray:
