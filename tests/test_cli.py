@@ -93,3 +93,13 @@ def test_two_epochs_on_the_real_sneakers(shared_data, tmp_path, preset):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 2 * (512 // 128)
     assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in records)
+
+
+def test_files_output_onto_an_existing_file_is_a_clear_error(tiny_image_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(_train_args(tiny_image_folder, run)) == 0
+    (tmp_path / "taken").write_text("not a folder")
+    assert main(["generate", "--run", str(run), "--stage", "lr", "--format", "files",
+                 "--out", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert "exists and is not a folder" in err and "Traceback" not in err

@@ -13,12 +13,13 @@ from importlib import resources
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import save as safetensors_bytes
 
 from sneakergan.config import TrainConfig, load_config_json
 from sneakergan.errors import RunDirError
 from sneakergan.io import atomic_write_bytes
+from sneakergan.train.checkpoint import read_safetensors
 
 FORMAT = "sneakergan-bundle-v1"
 STAGES = ("stage1", "stage2")
@@ -53,12 +54,10 @@ def load_bundled(stage: str, folder: Path | None = None) -> tuple[dict[str, torc
         raise RunDirError(f"bundled model {path} is missing or altered (sha256 differs from manifest.json); "
                           "reinstall sneakergan")
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            if metadata.get("format") != FORMAT:
-                raise RunDirError(f"{path} is not a sneakergan bundled model")
-            state = {key: handle.get_tensor(key) for key in handle.keys()}
+        metadata, state = read_safetensors(path)
     except SafetensorError as exc:
         raise RunDirError(f"bundled model {path} is unreadable ({exc}); reinstall sneakergan") from None
+    if metadata.get("format") != FORMAT:
+        raise RunDirError(f"{path} is not a sneakergan bundled model")
     state = {key: value.float() if value.is_floating_point() else value for key, value in state.items()}
     return state, load_config_json(metadata["config"], origin=f"{path} metadata")

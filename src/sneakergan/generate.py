@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from sneakergan.errors import RunDirError
-from sneakergan.train.checkpoint import load_checkpoint
 from sneakergan.train.gan_model import build_generator, sample_noise
 from sneakergan.train.loop import resolve_device
 from sneakergan.viz.grid import make_grid, save_png, to_uint8
@@ -18,22 +17,10 @@ BATCH = 256
 
 def load_generator(run_dir: str | Path | None, device: torch.device) -> tuple[torch.nn.Module, int]:
     """Stage 1's generator from a run's checkpoint, or the bundled one when `run_dir` is None."""
-    from sneakergan.bundle import load_bundled
-    from sneakergan.pipeline import open_run
+    from sneakergan.pipeline import load_stage_generator
 
-    if run_dir is None:
-        state, cfg = load_bundled("stage1")
-        origin = "the bundled stage-1 model"
-    else:
-        run, cfg = open_run(run_dir, "gan", "--lr-run")
-        state = load_checkpoint(run.checkpoint)["model"]["generator"]
-        origin = f"checkpoint in {run_dir}"
-    generator = build_generator(cfg)
-    try:
-        generator.load_state_dict(state)
-    except (KeyError, RuntimeError) as exc:
-        raise RunDirError(f"{origin} does not match its config: {exc}") from None
-    return generator.to(device).eval(), cfg.z_dim
+    generator, cfg = load_stage_generator(run_dir, "stage1", "gan", "--lr-run", build_generator)
+    return generator.to(device), cfg.z_dim
 
 
 @torch.no_grad()
@@ -46,22 +33,26 @@ def generate_images(run_dir: str | Path | None, count: int, seed: int, device: s
     return np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
 
 
-def _refuse_overwrite(path: Path, replace: bool) -> None:
-    if path.exists() and not replace:
-        raise RunDirError(f"{path} already exists; pass --replace to overwrite it")
+def check_output(out: Path, fmt: str, replace: bool) -> None:
+    """Refuse an --out that would overwrite something (unless `replace`) or cannot take `fmt`."""
+    if fmt == "grid":
+        if out.suffix.lower() != ".png":
+            raise RunDirError(f"--out {out} must end in .png for a grid (or use --format files)")
+        occupied = out.exists()
+    else:
+        if out.exists() and not out.is_dir():
+            raise RunDirError(f"{out} exists and is not a folder")
+        occupied = out.is_dir() and any(out.iterdir())
+    if occupied and not replace:
+        raise RunDirError(f"{out} already exists; pass --replace to overwrite it")
 
 
 def write_grid(images: np.ndarray, out: Path, nrow: int | None = None, scale: int = 1, replace: bool = False) -> None:
-    _refuse_overwrite(out, replace)
-    if out.suffix.lower() != ".png":
-        raise RunDirError(f"--out {out} must end in .png for a grid (or use --format files)")
+    check_output(out, "grid", replace)
     save_png(make_grid(images, nrow=nrow), out, scale=scale)
 
 
 def write_files(images: np.ndarray, out: Path, replace: bool = False) -> None:
-    if out.exists() and not out.is_dir():
-        raise RunDirError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        _refuse_overwrite(out, replace)
+    check_output(out, "files", replace)
     for index, image in enumerate(images):
         save_png(image, out / f"sample_{index:05d}.png")

@@ -7,10 +7,12 @@ so `generate --sr-run` applies the same model to generated images as `eval-sr` s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
+from sneakergan.config import TrainConfig
 from sneakergan.errors import RunDirError
 from sneakergan.train.checkpoint import load_checkpoint
 from sneakergan.train.loop import resolve_device
@@ -32,23 +34,31 @@ def open_run(run_dir: str | Path, task: str, option: str):
     return run, cfg
 
 
-def load_sr_generator(run_dir: str | Path | None, device: torch.device) -> torch.nn.Module:
-    """Stage 2's generator from a run's checkpoint, or the bundled one when `run_dir` is None."""
+def load_stage_generator(run_dir: str | Path | None, stage: str, task: str, option: str,
+                         build: Callable[[TrainConfig], torch.nn.Module]) -> tuple[torch.nn.Module, TrainConfig]:
+    """A stage's generator (eval mode, CPU) and its config: from a run's checkpoint, or the bundled
+    model of `stage` when `run_dir` is None."""
     from sneakergan.bundle import load_bundled
 
     if run_dir is None:
-        state, cfg = load_bundled("stage2")
-        origin = "the bundled stage-2 model"
+        state, cfg = load_bundled(stage)
+        origin = f"the bundled {stage} model"
     else:
-        run, cfg = open_run(run_dir, "sr", "--sr-run")
+        run, cfg = open_run(run_dir, task, option)
         state = load_checkpoint(run.checkpoint)["model"]["generator"]
         origin = f"checkpoint in {run_dir}"
-    generator = build_sr_generator(cfg)
+    generator = build(cfg)
     try:
         generator.load_state_dict(state)
     except (KeyError, RuntimeError) as exc:
         raise RunDirError(f"{origin} does not match its config: {exc}") from None
-    return generator.to(device).to(memory_format=torch.channels_last).eval()
+    return generator.eval(), cfg
+
+
+def load_sr_generator(run_dir: str | Path | None, device: torch.device) -> torch.nn.Module:
+    """Stage 2's generator from a run's checkpoint, or the bundled one when `run_dir` is None."""
+    generator, _ = load_stage_generator(run_dir, "stage2", "sr", "--sr-run", build_sr_generator)
+    return generator.to(device).to(memory_format=torch.channels_last)
 
 
 @torch.no_grad()

@@ -33,7 +33,7 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from sneakergan.generate import generate_images, write_files, write_grid
+    from sneakergan.generate import check_output, generate_images, write_files, write_grid
     from sneakergan.pipeline import apply_stage2
 
     if not 1 <= args.n <= 100_000:
@@ -43,8 +43,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.stage == "lr" and (args.show_lr or args.sr_run):
         raise ConfigError("--show-lr and --sr-run need --stage sr (they concern stage 2)")
     out = Path(args.out)
-    if out.exists() and not args.replace and (args.format == "grid" or any(out.iterdir())):
-        raise ConfigError(f"{out} already exists; pass --replace to overwrite it")
+    check_output(out, args.format, args.replace)  # before generating: fail fast
     images = generate_images(args.lr_run, args.n, args.seed, args.device)
     if args.stage == "sr":
         images = apply_stage2(args.sr_run, images, args.device, show_lr=args.show_lr)

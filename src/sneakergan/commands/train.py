@@ -89,7 +89,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError(f"{cfg.preset} is a task {cfg.task!r} config; train it with `sneakergan {task.command}`")
     cache_dir = False if args.no_cache else (Path(args.cache_dir) if args.cache_dir else None)
     dataset = load_dataset(cfg.data, cache_dir=cache_dir, max_images=cfg.max_images or None, workers=args.workers)
-    data = {key: _images_at(dataset, size) for key, size in task.data_sizes(cfg).items()}
+    data = {key: dataset.images_at(size) for key, size in task.data_sizes(cfg).items()}
     if run is None:  # created only once the data loaded, so a bad --data leaves nothing behind
         run = RunDir.create(args.out, cfg, replace=args.replace)
     else:
@@ -120,14 +120,6 @@ def _quick_fid(cfg, args: argparse.Namespace, images, cache_dir):
 
     extractor = InceptionFeatureExtractor(args.inception, device=resolve_device(cfg.device))
     return QuickFID(reference_stats(images, extractor, cache_dir), extractor, samples=cfg.eval_samples)
-
-
-def _images_at(dataset, size: int):
-    for images in (dataset.lr, dataset.hr):
-        if images.shape[1] == size:
-            return images
-    raise ConfigError(f"image_size {size} is not produced by the data pipeline "
-                      f"({dataset.lr.shape[1]} or {dataset.hr.shape[1]})")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sneakergan.errors import DataError
+from sneakergan.errors import ConfigError, DataError
 
 from .cache import cache_key, cache_root, read_cache, write_cache
 from .preprocess import PreprocessSettings, UnusableImage, preprocess
@@ -48,6 +48,14 @@ class ImageDataset:
 
     def __len__(self) -> int:
         return len(self.hr)
+
+    def images_at(self, size: int) -> np.ndarray:
+        """The arrays at `size` pixels: the LR (28) or the HR (112) images."""
+        for images in (self.lr, self.hr):
+            if images.shape[1] == size:
+                return images
+        raise ConfigError(f"image_size {size} is not produced by the data pipeline "
+                          f"({self.lr.shape[1]} or {self.hr.shape[1]})")
 
 
 def load_dataset(

@@ -37,8 +37,7 @@ def pipeline_images(lr_run: str | None, sr_run: str | None, upscale: str, resolu
 
 def reference_images(data: str, resolution: int, cache_dir=None, workers: int | None = None) -> np.ndarray:
     """The reference set as the training pipeline sees it: 112 = HR, 28 = its antialiased downscale."""
-    dataset = load_dataset(data, cache_dir=cache_dir, workers=workers)
-    return dataset.lr if resolution == dataset.lr.shape[1] else dataset.hr
+    return load_dataset(data, cache_dir=cache_dir, workers=workers).images_at(resolution)
 
 
 def load_reference(data: str, resolution: int, extractor, cache_dir=None, workers: int | None = None
@@ -53,8 +52,7 @@ def folder_images(path: str, resolution: int, workers: int | None = None) -> np.
     if _all_sized(path, resolution):
         settings = PreprocessSettings(hr_size=resolution, lr_size=resolution, min_size=resolution)
         return load_dataset(path, settings, cache_dir=False, workers=workers, drop_duplicates=False).hr
-    dataset = load_dataset(path, cache_dir=False, workers=workers, drop_duplicates=False)
-    return dataset.lr if resolution == dataset.lr.shape[1] else dataset.hr
+    return load_dataset(path, cache_dir=False, workers=workers, drop_duplicates=False).images_at(resolution)
 
 
 def _all_sized(path: str, resolution: int) -> bool:

@@ -62,16 +62,20 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(path, data)
 
 
+def read_safetensors(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """(metadata, tensors) of a safetensors file; SafetensorError / OSError when it is unreadable."""
+    with safe_open(str(path), framework="pt") as handle:
+        return handle.metadata() or {}, {key: handle.get_tensor(key) for key in handle.keys()}
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise RunDirError(f"no checkpoint at {path}")
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            if metadata.get("format") != FORMAT:
-                raise RunDirError(f"{path} is not a sneakergan checkpoint (format {metadata.get('format')!r})")
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        metadata, tensors = read_safetensors(path)
+        if metadata.get("format") != FORMAT:
+            raise RunDirError(f"{path} is not a sneakergan checkpoint (format {metadata.get('format')!r})")
         return unflatten_state(json.loads(metadata["state"]), tensors)
     except (SafetensorError, OSError, ValueError, KeyError) as exc:
         raise RunDirError(f"checkpoint {path} is truncated or corrupt ({exc})") from None
