@@ -36,9 +36,11 @@ def test_train_then_generate_grid_and_files(tiny_image_folder, tmp_path):
 def test_resume_extends_a_run(tiny_image_folder, tmp_path):
     run = tmp_path / "run"
     assert main(_train_args(tiny_image_folder, run)) == 0
-    assert main(["train", "--resume", str(run), "--epochs", "3"]) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--precision", "bf16"]) == 0
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["epoch"] == 3 and (run / "samples" / "epoch_0003.png").exists()
+    config = json.loads((run / "config.json").read_text())
+    assert config["epochs"] == 3 and config["precision"] == "bf16"  # a resumable choice, recorded
 
 
 @pytest.mark.parametrize("args, message", [
@@ -48,6 +50,7 @@ def test_resume_extends_a_run(tiny_image_folder, tmp_path):
     (["train", "--resume", "/no/such/run"], "not a sneakergan run folder"),
     (["generate", "--run", "/no/such/run", "--out", "g.png"], "not a sneakergan run folder"),
     (["train", "--preset", "seed-mlp", "--data", ".", "--out", "x", "--set", "colour=red"], "unknown config field"),
+    (["train", "--preset", "seed-mlp", "--data", ".", "--out", "x", "--set", "precision=fp16"], "precision must be"),
 ])
 def test_user_mistakes_are_one_line_errors(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -55,6 +55,8 @@ class TrainConfig:
     eval_every: int = 0  # epochs between quick FIDs during training (0: off); keeps the best checkpoint
     eval_samples: int = 2000
     device: str = "auto"
+    precision: str = "fp32"  # "fp32", "bf16" (autocast; fp32 weights and optimiser) or "auto"
+    compile: bool = False  # torch.compile G and D (costs compile time up front)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes).validated()
@@ -93,6 +95,8 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.precision not in ("fp32", "bf16", "auto"):
+            raise ConfigError(f"precision must be fp32, bf16 or auto, got {self.precision!r}")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         return self

@@ -23,13 +23,17 @@ def load_generator(run_dir: str | Path | None, device: torch.device) -> tuple[to
     return generator.to(device), cfg.z_dim
 
 
-@torch.no_grad()
 def generate_images(run_dir: str | Path | None, count: int, seed: int, device: str = "auto") -> np.ndarray:
     """`count` images as uint8 NHWC; the same seed gives the same images on any device."""
     target = resolve_device(device)
     generator, z_dim = load_generator(run_dir, target)
+    return sample_images(generator, z_dim, count, seed, target)
+
+
+@torch.no_grad()
+def sample_images(generator: torch.nn.Module, z_dim: int, count: int, seed: int, device: torch.device) -> np.ndarray:
     noise = torch.Generator().manual_seed(seed)
-    z = sample_noise(count, z_dim, noise, target)
+    z = sample_noise(count, z_dim, noise, device)
     return np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
 
 

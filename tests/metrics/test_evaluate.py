@@ -74,8 +74,9 @@ def test_pipeline_images_at_both_resolutions():
 
     if not (bundle_folder() / "manifest.json").exists():
         pytest.skip("no bundled models in this checkout")
-    lr = pipeline_images(None, None, "sr", 28, 3, 0, "cpu")
-    sr = pipeline_images(None, None, "sr", 112, 3, 0, "cpu")
-    bicubic = pipeline_images(None, None, "bicubic", 112, 3, 0, "cpu")
+    lr, same = pipeline_images(None, None, "sr", 28, 3, 0, "cpu")
+    sr, sr_input = pipeline_images(None, None, "sr", 112, 3, 0, "cpu")
+    bicubic, bicubic_input = pipeline_images(None, None, "bicubic", 112, 3, 0, "cpu")
     assert lr.shape == (3, 28, 28, 3) and sr.shape == bicubic.shape == (3, 112, 112, 3)
+    assert np.array_equal(lr, same) and np.array_equal(lr, sr_input) and np.array_equal(lr, bicubic_input)
     assert not np.array_equal(sr, bicubic)

@@ -3,7 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from sneakergan.metrics.sr_quality import bicubic_upscale, psnr_y, ssim_y, y_channel
+from sneakergan.data import PreprocessSettings
+from sneakergan.data.preprocess import preprocess
+from sneakergan.metrics.sr_quality import bicubic_downscale, bicubic_upscale, lr_consistency, psnr_y, ssim_y, y_channel
 
 
 def _images(count=3, size=32, seed=0):
@@ -84,3 +86,24 @@ def test_bicubic_upscale_shape_and_flat_images():
     lr = np.full((2, 7, 7, 3), 100, np.uint8)
     up = bicubic_upscale(lr, 4)
     assert up.shape == (2, 28, 28, 3) and up.dtype == np.uint8 and np.all(up == 100)
+
+
+def test_bicubic_downscale_is_the_data_pipelines_lr():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(_images(1, 112)[0]).save(buffer, format="PNG")
+    hr, lr = preprocess(buffer.getvalue(), PreprocessSettings())
+    assert np.array_equal(bicubic_downscale(hr[None], 4)[0], lr)
+
+
+def test_lr_consistency_rewards_outputs_that_shrink_back_to_their_input():
+    hr = _images(4, 112)
+    lr = bicubic_downscale(hr, 4)
+    exact = lr_consistency(hr, lr)  # HR downscales to LR exactly
+    assert np.all(np.isinf(exact))
+    noisy = np.clip(hr.astype(int) + np.random.default_rng(1).integers(-40, 41, hr.shape), 0, 255).astype(np.uint8)
+    flipped = hr[:, :, ::-1].copy()
+    assert np.all(lr_consistency(noisy, lr) > lr_consistency(flipped, lr))

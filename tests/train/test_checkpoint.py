@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from sneakergan.errors import RunDirError
-from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
+from sneakergan.train.checkpoint import flatten_state, load_checkpoint, save_checkpoint, unflatten_state
 
 
 def test_round_trip_of_a_nested_training_state(tmp_path):
@@ -42,3 +42,24 @@ def test_no_temporary_files_are_left(tmp_path):
     save_checkpoint(tmp_path / "c.safetensors", {"w": torch.zeros(3)})
     assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
     assert torch.equal(load_checkpoint(tmp_path / "c.safetensors")["w"], torch.zeros(3))
+
+
+def test_resumed_fused_adam_moments_follow_channels_last_parameters():
+    from sneakergan.train.adversarial import match_parameter_layouts
+
+    def one_more_step(reload: bool) -> torch.Tensor:
+        param = torch.nn.Parameter(torch.randn(8, 4, 3, 3, generator=torch.Generator().manual_seed(0))
+                                   .contiguous(memory_format=torch.channels_last))
+        optimizer = torch.optim.Adam([param], lr=0.1, fused=True)
+        for seed in (1, 2):
+            param.grad = torch.randn(8, 4, 3, 3, generator=torch.Generator().manual_seed(seed)).contiguous(
+                memory_format=torch.channels_last)
+            optimizer.step()
+            if reload and seed == 1:  # through a checkpoint, which stores tensors contiguous
+                state = unflatten_state(*flatten_state(optimizer.state_dict()))
+                optimizer.load_state_dict(state)
+                match_parameter_layouts(optimizer)
+                assert optimizer.state[param]["exp_avg"].stride() == param.stride()
+        return param.detach()
+
+    assert torch.equal(one_more_step(reload=False), one_more_step(reload=True))

@@ -60,11 +60,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         fake = folder_images(args.images, args.res, args.workers)
         provenance = {"images": str(Path(args.images).resolve())}
     else:
-        fake = pipeline_images(args.run, args.sr_run, args.upscale, args.res, args.n, args.seed, args.device)
+        import numpy as np
+
+        from sneakergan.metrics.sr_quality import lr_consistency
+
+        fake, lr = pipeline_images(args.run, args.sr_run, args.upscale, args.res, args.n, args.seed, args.device)
         provenance = {"run": str(Path(args.run).resolve()) if args.run else "bundled", "seed": args.seed}
         if args.res > 28:
             provenance.update(upscale=args.upscale, sr_run=str(Path(args.sr_run).resolve()) if args.sr_run
-                              else ("bundled" if args.upscale == "sr" else None))
+                              else ("bundled" if args.upscale == "sr" else None),
+                              lr_consistency_psnr_y=float(np.mean(lr_consistency(fake, lr))))
     reference = load_reference(args.data, args.res, extractor, cache_dir, args.workers)
     provenance["reference"] = str(Path(args.data).resolve())
     label = Path(args.run or args.images).name if (args.run or args.images) else "bundled"

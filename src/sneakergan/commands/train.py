@@ -12,9 +12,10 @@ log = logging.getLogger("sneakergan")
 
 # CLI flags that map one-to-one onto config fields (flag dest -> field).
 _TRAIN_FLAGS = {"epochs": "epochs", "steps": "max_steps", "batch_size": "batch_size", "lr_g": "lr_g",
-                "lr_d": "lr_d", "seed": "seed", "device": "device", "sample_every": "sample_every",
-                "max_images": "max_images", "eval_every": "eval_every"}
-_RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "data"}
+                "lr_d": "lr_d", "seed": "seed", "device": "device", "precision": "precision",
+                "compile": "compile", "sample_every": "sample_every", "max_images": "max_images",
+                "eval_every": "eval_every"}
+_RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "precision", "compile", "data"}
 
 
 _TRAIN_COMMANDS = {  # command -> (task it trains, help)
@@ -39,6 +40,10 @@ def _add_train_parser(sub: argparse._SubParsersAction, command: str) -> None:
     p.add_argument("--lr-d", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--precision", choices=("fp32", "bf16", "auto"),
+                   help="fp32 (preset default), bf16 autocast with fp32 weights, or auto (bf16 where fast)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the generator and discriminator (pays off only on long runs)")
     p.add_argument("--sample-every", type=int, help="epochs between sample grids / histograms")
     p.add_argument("--max-images", type=int, help="train on a fixed random subset of this size")
     p.add_argument("--eval-every", type=int, help="epochs between quick FIDs (eval_samples samples, default "
@@ -70,7 +75,8 @@ def _resolve_train_config(args: argparse.Namespace):
         run = RunDir.open(args.resume)
         fixed = sorted(set(changes) - _RESUMABLE_FIELDS)
         if fixed:
-            raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (only epochs, steps, device, data)")
+            raise ConfigError(f"cannot change {', '.join(fixed)} when resuming "
+                              "(only epochs, steps, device, precision, compile, data)")
         return run.read_config().replace(**changes), run
     if not args.preset or not args.data or not args.out:
         raise ConfigError(f"{args.command} needs --preset, --data and --out (or --resume RUN_DIR)")
@@ -97,8 +103,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg, run, data, evaluator=_quick_fid(cfg, args, data.get("image"), cache_dir))
     if args.resume:
         trainer.resume()
-    log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s", cfg.preset, trainer.count, cfg.data,
-             run.root, trainer.schedule.total_steps, trainer.schedule.batch_size, trainer.device)
+    log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s in %s", cfg.preset, trainer.count,
+             cfg.data, run.root, trainer.schedule.total_steps, trainer.schedule.batch_size, trainer.device,
+             "fp32" if trainer.autocast_dtype is None else "bf16 autocast")
     try:
         trainer.fit()
     except TrainingInterrupted as stop:

@@ -21,18 +21,19 @@ def check_resolution(resolution: int) -> None:
 
 
 def pipeline_images(lr_run: str | None, sr_run: str | None, upscale: str, resolution: int, count: int, seed: int,
-                    device: str) -> np.ndarray:
-    """Generated images at `resolution`: stage 1 alone at 28; at 112 stage 1 then stage 2 (or bicubic,
-    the baseline that shows what stage 2 adds). A run left out is the bundled model."""
+                    device: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images at `resolution`, stage 1's 28x28 images they come from): stage 1 alone at 28; at 112
+    stage 1 then stage 2 (or bicubic, the baseline that shows what stage 2 adds). A run left out is
+    the bundled model."""
     from sneakergan.generate import generate_images
     from sneakergan.metrics.sr_quality import bicubic_upscale
     from sneakergan.pipeline import apply_stage2
 
     lr = generate_images(lr_run, count, seed, device)
     if resolution == lr.shape[1]:
-        return lr
+        return lr, lr
     factor = resolution // lr.shape[1]
-    return bicubic_upscale(lr, factor) if upscale == "bicubic" else apply_stage2(sr_run, lr, device)
+    return (bicubic_upscale(lr, factor) if upscale == "bicubic" else apply_stage2(sr_run, lr, device)), lr
 
 
 def reference_images(data: str, resolution: int, cache_dir=None, workers: int | None = None) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from sneakergan.data import load_dataset
 from sneakergan.io import atomic_write_text
-from sneakergan.metrics.sr_quality import bicubic_upscale, psnr_y, ssim_y
+from sneakergan.metrics.sr_quality import bicubic_upscale, lr_consistency, psnr_y, ssim_y
 from sneakergan.pipeline import load_sr_generator, super_resolve_images
 from sneakergan.train.loop import resolve_device
 from sneakergan.viz.grid import comparison_grid, nearest_upscale, save_png
@@ -38,7 +38,8 @@ def evaluate_sr(sr_run: str | Path, data: str | Path, out: Path, device: str = "
     factor = dataset.hr.shape[1] // dataset.lr.shape[1]
     sr = super_resolve_images(generator, dataset.lr, target)
     bicubic = bicubic_upscale(dataset.lr, factor)
-    scores = {name: (psnr_y(images, dataset.hr, CROP), ssim_y(images, dataset.hr, CROP))
+    scores = {name: (psnr_y(images, dataset.hr, CROP), ssim_y(images, dataset.hr, CROP),
+                     lr_consistency(images, dataset.lr))
               for name, images in (("sr", sr), ("bicubic", bicubic))}
     figure = out.with_suffix(".png")
     shown = np.random.default_rng(0).choice(len(dataset), size=min(rows, len(dataset)), replace=False)
@@ -51,6 +52,7 @@ def evaluate_sr(sr_run: str | Path, data: str | Path, out: Path, device: str = "
         "metric": f"Y channel (BT.601), {CROP}-pixel border crop, mean over images",
         "psnr_y": {name: _summary(values[0]) for name, values in scores.items()},
         "ssim_y": {name: _summary(values[1]) for name, values in scores.items()},
+        "lr_consistency_psnr_y": {name: _summary(values[2]) for name, values in scores.items()},
         "sr_beats_bicubic_psnr": float(np.mean(scores["sr"][0] > scores["bicubic"][0])),
         "figure": str(figure),
         "figure_columns": ["LR (nearest)", "bicubic", "SR", "original"],

@@ -7,6 +7,9 @@ with `crop` pixels removed at every border (the scale factor, 4, by convention).
 
 PSNR = 10 log10(255^2 / MSE) per image; identical images give +inf (no cap), so a mean over
 images is inf only when some image is reproduced exactly.
+LR-consistency: PSNR-Y between downscale(SR) and the LR input, with the data pipeline's own
+antialiased bicubic downscale and a 1-pixel LR border crop (the 4 HR pixels of the HR convention).
+It needs no ground truth, so it also scores stage 2 on generated inputs.
 SSIM per Wang et al. 2004: 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, data range
 255, population (not sample) statistics, averaged over the positions where the window fits.
 """
@@ -73,9 +76,23 @@ def ssim_y(sr: np.ndarray, hr: np.ndarray, crop: int = 4, batch: int = 256) -> n
     return np.concatenate(scores) if scores else np.empty(0)
 
 
+def _resize_each(images: np.ndarray, width: int, height: int) -> np.ndarray:
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 NHWC images, got {images.dtype} {images.shape}")
+    return np.stack([np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC))
+                     for image in images])
+
+
 def bicubic_upscale(lr: np.ndarray, factor: int = 4) -> np.ndarray:
     """uint8 NHWC enlarged `factor` times with PIL's bicubic filter: the floor SR must beat."""
-    if lr.ndim != 4 or lr.dtype != np.uint8:
-        raise ValueError(f"expected uint8 NHWC images, got {lr.dtype} {lr.shape}")
-    size = (lr.shape[2] * factor, lr.shape[1] * factor)
-    return np.stack([np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC)) for image in lr])
+    return _resize_each(lr, lr.shape[2] * factor, lr.shape[1] * factor)
+
+
+def bicubic_downscale(images: np.ndarray, factor: int = 4) -> np.ndarray:
+    """uint8 NHWC shrunk `factor` times as the data pipeline makes LR from HR (PIL bicubic, antialiased)."""
+    return _resize_each(images, images.shape[2] // factor, images.shape[1] // factor)
+
+
+def lr_consistency(sr: np.ndarray, lr: np.ndarray, crop: int = 1) -> np.ndarray:
+    """PSNR-Y (dB) of each downscaled SR image against the LR image it was made from."""
+    return psnr_y(bicubic_downscale(sr, sr.shape[1] // lr.shape[1]), lr, crop)

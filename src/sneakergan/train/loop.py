@@ -16,6 +16,7 @@ from sneakergan.errors import ConfigError
 from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
 from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
 from sneakergan.train.figures import to_unit_range
+from sneakergan.train.precision import autocast, resolve_precision
 from sneakergan.train.progress import Progress
 from sneakergan.train.run_dir import RunDir
 from sneakergan.train.tasks import get_task
@@ -106,11 +107,15 @@ class Trainer:
         self.cfg = cfg
         self.run = run
         self.device = resolve_device(cfg.device)
+        self.autocast_dtype = resolve_precision(cfg.precision, self.device)
         self.show_progress = progress
         self.evaluator = evaluator
         self.best_score: float | None = None
         torch.manual_seed(cfg.seed)  # model initialisation
         self.model = self.task.model(cfg, self.device)
+        if cfg.compile:  # in place: parameter names and checkpoints stay those of the plain modules
+            self.model.generator.compile()
+            self.model.discriminator.compile()
         self.data = {key: torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
                      for key, images in data.items()}
         if self.device.type == "cuda":
@@ -165,7 +170,8 @@ class Trainer:
                     epoch, index = divmod(self.step, sched.steps_per_epoch)
                     if epoch != order_epoch:
                         order, order_epoch = epoch_order(self.count, self.cfg.seed, epoch), epoch
-                    metrics = self.model.train_step(self.batch(order, index), self.noise, epoch)
+                    with autocast(self.device, self.autocast_dtype):
+                        metrics = self.model.train_step(self.batch(order, index), self.noise, epoch)
                     for key, value in metrics.items():
                         sums[key] = sums.get(key, 0) + value
                     logged_steps += 1
