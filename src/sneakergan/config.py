@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
 from typing import Any, Iterable
 
 from sneakergan.errors import ConfigError
+
+# The data order seeds torch with seed * 1_000_003 + epoch (train/loop.epoch_order), which must stay
+# below 2**63: this bound leaves room for any epoch count.
+MAX_SEED = 2**43
 
 
 @dataclass(frozen=True)
@@ -51,12 +57,18 @@ class TrainConfig:
     log_every: int = 10  # steps between metrics.jsonl lines
     sample_every: int = 1  # epochs between sample grids and D-output histograms
     checkpoint_every: int = 1  # epochs between checkpoints (one is always written at the end)
+    keep_checkpoints: int = 1  # epoch checkpoints kept: 1 only checkpoint.safetensors; N also checkpoints/step_*
     n_samples: int = 64
     eval_every: int = 0  # epochs between quick FIDs during training (0: off); keeps the best checkpoint
     eval_samples: int = 2000
     device: str = "auto"
     precision: str = "fp32"  # "fp32", "bf16" (autocast; fp32 weights and optimiser) or "auto"
     compile: bool = False  # torch.compile G and D (costs compile time up front)
+    # non-finite losses or gradients: that step's updates are skipped; after max_bad_steps in a row,
+    # "rollback" (to the last checkpoint, learning rates times rollback_lr_factor) or "stop"
+    on_nonfinite: str = "rollback"
+    max_bad_steps: int = 20
+    rollback_lr_factor: float = 0.5
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes).validated()
@@ -80,7 +92,8 @@ class TrainConfig:
         get_loss(self.loss)
         self._validate_task(family.task)
         for name in ("z_dim", "image_size", "g_width", "d_width", "batch_size", "epochs",
-                     "log_every", "sample_every", "checkpoint_every", "n_samples", "sr_blocks"):
+                     "log_every", "sample_every", "checkpoint_every", "n_samples", "sr_blocks", "keep_checkpoints",
+                     "max_bad_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.eval_samples < 2:
@@ -95,11 +108,27 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0 < self.rollback_lr_factor <= 1:
+            raise ConfigError(f"rollback_lr_factor must be in (0, 1], got {self.rollback_lr_factor}")
+        if self.on_nonfinite not in ("rollback", "stop"):
+            raise ConfigError(f"on_nonfinite must be rollback or stop, got {self.on_nonfinite!r}")
         if self.precision not in ("fp32", "bf16", "auto"):
             raise ConfigError(f"precision must be fp32, bf16 or auto, got {self.precision!r}")
-        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
-            raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        self._validate_bounds()
         return self
+
+    def _validate_bounds(self) -> None:
+        """Upper bounds: an absurd value is a one-line error now, not an allocation traceback later."""
+        limits = {"seed": MAX_SEED, "g_width": 65_536, "d_width": 65_536, "z_dim": 65_536, "sr_blocks": 256,
+                  "batch_size": 65_536, "n_samples": 4_096, "eval_samples": 100_000, "image_size": 1_024}
+        for name, limit in limits.items():
+            if getattr(self, name) > limit:
+                raise ConfigError(f"{name} must be <= {limit}, got {getattr(self, name)}")
+        for name in ("lr_g", "lr_d", "adv_weight", "feature_weight"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"{name} must be finite, got {getattr(self, name)}")
 
     def _validate_task(self, family_task: str) -> None:
         from sneakergan.models.registry import architecture_tasks

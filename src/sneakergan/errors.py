@@ -19,3 +19,7 @@ class RunDirError(SneakerganError):
 
 class FeatureNetworkError(SneakerganError):
     """The FID feature network is missing, not the expected file, or cannot be loaded."""
+
+
+class TrainingError(SneakerganError):
+    """Training cannot go on: non-finite losses that skipped steps and rollbacks did not cure."""

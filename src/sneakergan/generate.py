@@ -58,5 +58,10 @@ def write_grid(images: np.ndarray, out: Path, nrow: int | None = None, scale: in
 
 def write_files(images: np.ndarray, out: Path, replace: bool = False) -> None:
     check_output(out, "files", replace)
+    if replace and out.is_dir():
+        # Replaced means: only these samples. A previous, larger -n must not leave extra sample_*.png
+        # behind to be scored together with these.
+        for stale in out.glob("sample_*.png"):
+            stale.unlink()
     for index, image in enumerate(images):
         save_png(image, out / f"sample_{index:05d}.png")

@@ -63,3 +63,53 @@ def test_resumed_fused_adam_moments_follow_channels_last_parameters():
         return param.detach()
 
     assert torch.equal(one_more_step(reload=False), one_more_step(reload=True))
+
+
+class _CreatesMarker:
+    """A pickle payload: unpickling it opens (so creates) the marker file -- any code could run there."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickle_named_checkpoint_is_refused_and_never_run(tmp_path):
+    import pickle
+
+    from sneakergan.train.loop import Trainer
+    from sneakergan.train.run_dir import RunDir
+    from tests.train.test_loop import _config, _images
+
+    payload = pickle.dumps({"step": 3, "model": _CreatesMarker(tmp_path / "marker")}, protocol=2)
+    pickle.loads(pickle.dumps(_CreatesMarker(tmp_path / "proof"), protocol=2)).close()
+    assert (tmp_path / "proof").exists()  # the payload is live: unpickling it does run code
+
+    cfg = _config()
+    run = RunDir.create(tmp_path / "run", cfg)
+    run.checkpoint.write_bytes(payload)
+    with pytest.raises(RunDirError, match="is a pickle .* never unpickles files"):
+        load_checkpoint(run.checkpoint)
+    with pytest.raises(RunDirError, match="is a pickle"):
+        Trainer(cfg, RunDir.open(run.root), _images(), progress=False).resume()
+    assert not (tmp_path / "marker").exists()  # nothing was executed
+
+
+def test_a_write_failing_halfway_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    path = tmp_path / "c.safetensors"
+    save_checkpoint(path, {"w": torch.ones(1000)})
+
+    def half_then_full_disk(self, data):
+        with open(self, "wb") as handle:
+            handle.write(data[:len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(path, {"w": torch.zeros(1000)})
+    assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]  # the half-written temporary is gone
+    assert torch.equal(load_checkpoint(path)["w"], torch.ones(1000))

@@ -38,7 +38,7 @@ def test_one_d_step_and_one_g_step_change_their_own_parameters():
     g_metrics = model.g_step(batch["hr"], sr)
     assert _changed(g_before, model.generator) and not _changed(d_before, model.discriminator)
     assert all(p.requires_grad for p in model.discriminator.parameters())  # unfrozen again
-    assert set(g_metrics) == {"pixel_loss", "feature_loss", "adv_loss", "g_loss"}
+    assert set(g_metrics) == {"pixel_loss", "feature_loss", "adv_loss", "g_loss", "g_skipped"}
     assert all(torch.isfinite(v) for v in {**d_metrics, **g_metrics}.values())
 
 
@@ -47,12 +47,25 @@ def test_pretraining_updates_only_the_generator():
     g_before, d_before = _params(model.generator), _params(model.discriminator)
     d_buffers = [b.clone() for b in model.discriminator.buffers()]
     metrics = model.train_step(_batch(), torch.Generator().manual_seed(0), epoch=1)
-    assert set(metrics) == {"pixel_loss", "g_loss"} and metrics["g_loss"] == metrics["pixel_loss"]
+    assert set(metrics) == {"pixel_loss", "g_loss", "skipped"} and metrics["g_loss"] == metrics["pixel_loss"]
     assert _changed(g_before, model.generator) and not _changed(d_before, model.discriminator)
     assert all(torch.equal(a, b) for a, b in zip(d_buffers, model.discriminator.buffers()))  # D not even run
     metrics = model.train_step(_batch(), torch.Generator().manual_seed(0), epoch=2)  # adversarial phase
     assert {"d_loss", "d_real", "d_fake", "adv_loss"} <= set(metrics)
     assert _changed(d_before, model.discriminator)
+
+
+def test_a_nan_input_skips_the_update_and_keeps_the_bn_statistics():
+    model = _model(pretrain_epochs=1)
+    batch = _batch()
+    batch["lr"][0, 0, 0, 0] = float("nan")  # through G's BN layers: their running statistics would turn NaN
+    before = _params(model.generator)
+    buffers = [b.clone() for b in model.generator.buffers()]
+    metrics = model.train_step(batch, torch.Generator().manual_seed(0), epoch=0)
+    assert metrics["skipped"] is True and not torch.isfinite(metrics["g_loss"])
+    assert not _changed(before, model.generator) and not model.opt_g.state  # no Adam step either
+    assert all(torch.equal(a, b) for a, b in zip(buffers, model.generator.buffers()))
+    assert model.train_step(_batch(), torch.Generator().manual_seed(0), epoch=0)["skipped"] is False
 
 
 def test_degradations_are_deterministic_mild_and_keep_shape_and_range():

@@ -6,7 +6,17 @@ import argparse
 import logging
 from pathlib import Path
 
+from sneakergan.commands.checks import (
+    MAX_SAMPLES,
+    check_device,
+    check_grid_pixels,
+    check_output_file,
+    check_range,
+    check_seed,
+    check_writable_parent,
+)
 from sneakergan.errors import ConfigError
+from sneakergan.viz.grid import grid_shape
 
 log = logging.getLogger("sneakergan")
 
@@ -36,23 +46,42 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from sneakergan.generate import check_output, generate_images, write_files, write_grid
     from sneakergan.pipeline import apply_stage2
 
-    if not 1 <= args.n <= 100_000:
-        raise ConfigError(f"-n must be between 1 and 100000, got {args.n}")
-    if args.scale < 1:
-        raise ConfigError(f"--scale must be >= 1, got {args.scale}")
+    # Every option is checked before generating: fail fast.
+    check_range("-n", args.n, 1, MAX_SAMPLES)
+    check_seed(args.seed)
+    check_range("--nrow", args.nrow, 1)
+    check_range("--scale", args.scale, 1)
+    check_device(args.device)
     if args.stage == "lr" and (args.show_lr or args.sr_run):
         raise ConfigError("--show-lr and --sr-run need --stage sr (they concern stage 2)")
     out = Path(args.out)
-    check_output(out, args.format, args.replace)  # before generating: fail fast
+    if args.format == "grid":
+        check_output_file("--out", out, ".png", args.replace)
+        check_grid_pixels(*_smallest_grid(args))
+    else:
+        check_output(out, args.format, args.replace)
+        check_writable_parent("--out", out)
     images = generate_images(args.lr_run, args.n, args.seed, args.device)
     if args.stage == "sr":
         images = apply_stage2(args.sr_run, images, args.device, show_lr=args.show_lr)
     if args.format == "grid":
+        height, width = grid_shape(len(images), images.shape[1], images.shape[2], args.nrow)
+        check_grid_pixels(width * args.scale, height * args.scale)  # the exact size, now that it is known
         write_grid(images, out, nrow=args.nrow, scale=args.scale, replace=args.replace)
     else:
         write_files(images, out, replace=args.replace)
     log.info("wrote %d images to %s", len(images), out)
     return 0
+
+
+def _smallest_grid(args: argparse.Namespace) -> tuple[int, int]:
+    """(width, height) of the grid if stage 1 makes 28x28 images, the smallest it can make."""
+    from sneakergan.data import PreprocessSettings
+    from sneakergan.train.sr_model import SCALE
+
+    tile = PreprocessSettings().lr_size * (SCALE if args.stage == "sr" else 1)
+    height, width = grid_shape(args.n, tile, tile * (2 if args.show_lr else 1), args.nrow)
+    return width * args.scale, height * args.scale
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

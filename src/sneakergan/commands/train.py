@@ -14,8 +14,8 @@ log = logging.getLogger("sneakergan")
 _TRAIN_FLAGS = {"epochs": "epochs", "steps": "max_steps", "batch_size": "batch_size", "lr_g": "lr_g",
                 "lr_d": "lr_d", "seed": "seed", "device": "device", "precision": "precision",
                 "compile": "compile", "sample_every": "sample_every", "max_images": "max_images",
-                "eval_every": "eval_every"}
-_RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "precision", "compile", "data"}
+                "eval_every": "eval_every", "keep": "keep_checkpoints"}
+_RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "precision", "compile", "data", "keep_checkpoints"}
 
 
 _TRAIN_COMMANDS = {  # command -> (task it trains, help)
@@ -48,6 +48,9 @@ def _add_train_parser(sub: argparse._SubParsersAction, command: str) -> None:
     p.add_argument("--max-images", type=int, help="train on a fixed random subset of this size")
     p.add_argument("--eval-every", type=int, help="epochs between quick FIDs (eval_samples samples, default "
                    "2000) logged to metrics.jsonl; keeps checkpoint-best.safetensors")
+    p.add_argument("--keep", type=int, metavar="N",
+                   help="keep the N latest epoch checkpoints, as checkpoints/step_*.safetensors (default 1: "
+                   "only the latest, checkpoint.safetensors)")
     p.add_argument("--inception", help="your own copy of the FID Inception TorchScript file (with --eval-every)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field (repeatable), e.g. --set g_width=512")
@@ -76,7 +79,7 @@ def _resolve_train_config(args: argparse.Namespace):
         fixed = sorted(set(changes) - _RESUMABLE_FIELDS)
         if fixed:
             raise ConfigError(f"cannot change {', '.join(fixed)} when resuming "
-                              "(only epochs, steps, device, precision, compile, data)")
+                              "(only epochs, steps, device, precision, compile, data, keep)")
         return run.read_config().replace(**changes), run
     if not args.preset or not args.data or not args.out:
         raise ConfigError(f"{args.command} needs --preset, --data and --out (or --resume RUN_DIR)")
@@ -84,12 +87,16 @@ def _resolve_train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from sneakergan.commands.checks import check_workers
     from sneakergan.data import load_dataset
     from sneakergan.train.loop import Trainer, TrainingInterrupted
     from sneakergan.train.run_dir import RunDir
     from sneakergan.train.tasks import get_task
 
+    check_workers(args.workers)
     cfg, run = _resolve_train_config(args)
+    if run is None:  # fail on a taken --out in milliseconds, not after decoding the data
+        RunDir.check_new(args.out, replace=args.replace)
     task = get_task(cfg.task)
     if cfg.task != args.task:
         raise ConfigError(f"{cfg.preset} is a task {cfg.task!r} config; train it with `sneakergan {task.command}`")

@@ -12,12 +12,13 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -82,9 +83,13 @@ def load_dataset(
     elif not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
 
-    sources = _subset(list_image_sources(path), max_images)
+    counts = _Counts()
+    unlisted: list[tuple[str, str]] = []
+    sources = _subset(list_image_sources(path, unlisted), max_images)
+    for relpath, reason in unlisted:
+        counts.skip(relpath, reason)
     if not sources:
-        raise _no_usable_images(path, skipped=0)
+        raise _no_usable_images(path, counts)
 
     source_path = str(Path(path).expanduser().resolve())
     cache_folder = cache_root(cache_dir)
@@ -101,9 +106,9 @@ def load_dataset(
             )
             return dataset
 
-    dataset = _decode_all(sources, settings, workers, source_path, drop_duplicates)
+    dataset = _decode_all(sources, settings, workers, source_path, drop_duplicates, counts)
     if dataset is None:
-        raise _no_usable_images(path, skipped=len(sources))
+        raise _no_usable_images(path, counts)
     if entry is not None:
         write_cache(entry, key, dataset, replace_existing=entry_is_corrupt)
     log.info(
@@ -115,11 +120,23 @@ def load_dataset(
 
 
 
-def _no_usable_images(path, skipped: int) -> DataError:
+def _no_usable_images(path, counts: _Counts) -> DataError:
     extensions = ", ".join(IMAGE_EXTENSIONS)
-    return DataError(
-        f"no usable images in {path} (searched recursively for {extensions}; {skipped} files skipped)"
-    )
+    left_out = [_tally(counts.file_reasons, "file")]
+    if counts.folder_reasons:
+        left_out.append(_tally(counts.folder_reasons, "folder"))
+    if counts.duplicates:
+        left_out.append(f"{counts.duplicates} exact duplicates")
+    return DataError(f"no usable images in {path} (searched recursively for {extensions}; {', '.join(left_out)})")
+
+
+def _tally(reasons: Counter, noun: str) -> str:
+    """E.g. '3 files skipped (2 not an image, 1 empty file)'."""
+    total = sum(reasons.values())
+    text = f"{total} {noun}{'' if total == 1 else 's'} skipped"
+    if total:
+        text += " (" + ", ".join(f"{count} {kind}" for kind, count in reasons.most_common()) + ")"
+    return text
 
 
 def _cpu_count() -> int:
@@ -162,8 +179,21 @@ def _preprocess_chunk(blobs: list[bytes], settings: PreprocessSettings):
 
 @dataclass
 class _Counts:
-    skipped: int = 0
+    skipped: int = 0  # files
     duplicates: int = 0
+    file_reasons: Counter = field(default_factory=Counter)  # kind of reason -> files
+    folder_reasons: Counter = field(default_factory=Counter)
+
+    def skip(self, relpath: str, reason: str) -> None:
+        """One warning line per skipped file or folder (folders' relpaths end in '/')."""
+        log.warning("skipping %s: %s", relpath, reason)
+        # The kind is the reason without its details: "too small (20x30 px, ...)" -> "too small".
+        kind = re.split(r" \(|: ", reason, maxsplit=1)[0]
+        if relpath.endswith("/"):
+            self.folder_reasons[kind] += 1
+        else:
+            self.skipped += 1
+            self.file_reasons[kind] += 1
 
 
 def _chunks_to_decode(sources: list[ImageSource], chunk_size: int, counts: _Counts, drop_duplicates: bool
@@ -173,8 +203,7 @@ def _chunks_to_decode(sources: list[ImageSource], chunk_size: int, counts: _Coun
     chunk_sources, chunk_blobs = [], []
     for source, data in read_all(sources):
         if isinstance(data, OSError):
-            counts.skipped += 1
-            log.warning("skipping %s: cannot read file (%s)", source.relpath, data.strerror or data)
+            counts.skip(source.relpath, f"cannot read file ({data.strerror or data})")
             continue
         digest = hashlib.sha1(data).digest()
         if drop_duplicates and digest in seen_digests:
@@ -192,8 +221,7 @@ def _chunks_to_decode(sources: list[ImageSource], chunk_size: int, counts: _Coun
 
 
 def _decode_all(sources: list[ImageSource], settings: PreprocessSettings, workers: int,
-                source_path: str, drop_duplicates: bool) -> ImageDataset | None:
-    counts = _Counts()
+                source_path: str, drop_duplicates: bool, counts: _Counts) -> ImageDataset | None:
     parallel = workers > 1 and len(sources) > PARALLEL_MIN_IMAGES
     # Chunks big enough that pickling overhead is small, small enough to keep all workers busy.
     chunk_size = max(8, min(128, len(sources) // (workers * 4))) if parallel else 64
@@ -210,8 +238,7 @@ def _decode_all(sources: list[ImageSource], settings: PreprocessSettings, worker
             if reason is None:
                 kept.append(source)
             else:
-                counts.skipped += 1
-                log.warning("skipping %s: %s", source.relpath, reason)
+                counts.skip(source.relpath, reason)
 
     if counts.duplicates:
         log.info("dropped %d exact duplicates", counts.duplicates)

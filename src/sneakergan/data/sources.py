@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 
 from sneakergan.errors import DataError
 
@@ -44,11 +45,16 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def list_image_sources(path: str | os.PathLike) -> list[ImageSource]:
-    """All image files under ``path`` (a folder or a .zip file), sorted by relpath."""
+def list_image_sources(path: str | os.PathLike, skipped: list[tuple[str, str]] | None = None) -> list[ImageSource]:
+    """All image files under ``path`` (a folder or a .zip file), sorted by relpath.
+
+    skipped: if given, receives (relpath, reason) for each entry of a folder that is not listed
+    (a symlink loop, a folder that cannot be read, a special file with an image name).
+    """
     root = Path(path).expanduser()
+    skipped = [] if skipped is None else skipped
     if root.is_dir():
-        sources = _list_folder(root.absolute())
+        sources = _list_folder(root.absolute(), skipped)
     elif root.is_file():
         if not zipfile.is_zipfile(root):
             if root.suffix.lower() == ".zip":
@@ -91,15 +97,25 @@ def _label_of(parts: tuple[str, ...]) -> str:
     return parts[0] if len(parts) > 1 else ""
 
 
-def _list_folder(root: Path) -> list[ImageSource]:
+def _list_folder(root: Path, skipped: list[tuple[str, str]]) -> list[ImageSource]:
     sources = []
-    # followlinks=False: symlinked folders are not entered, so a symlink loop cannot hang the walk.
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
+
+    def cannot_list(error: OSError) -> None:
+        rel = Path(error.filename).relative_to(root).as_posix()
+        skipped.append((f"{rel}/", f"cannot list folder ({error.strerror or error})"))
+
+    # Symlinked folders are followed, but each real folder is searched once (see _enter), so a
+    # symlink loop cannot make the walk endless.
+    searched = {_identity(root): "."}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=cannot_list):
+        folder = Path(dirpath)
+        # Real folders claim their identity before symlinks do: a link, not the folder, is skipped.
+        dirnames.sort(key=lambda name: (os.path.islink(folder / name), name))
+        dirnames[:] = sorted(name for name in dirnames if _enter(folder / name, root, searched, skipped))
         for name in filenames:
             if not is_image_name(name):
                 continue
-            full = Path(dirpath) / name
+            full = folder / name
             rel = full.relative_to(root)
             try:
                 stat = full.stat()
@@ -108,6 +124,11 @@ def _list_folder(root: Path) -> list[ImageSource]:
                 # A dangling symlink or a vanished file: list it anyway so that loading reports it
                 # as skipped instead of silently ignoring it.
                 size, mtime = -1, 0.0
+            else:
+                if not S_ISREG(stat.st_mode):
+                    # Reading a FIFO or a device would block or never end.
+                    skipped.append((rel.as_posix(), "not a regular file"))
+                    continue
             sources.append(
                 ImageSource(
                     relpath=rel.as_posix(),
@@ -118,6 +139,29 @@ def _list_folder(root: Path) -> list[ImageSource]:
                 )
             )
     return sources
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()  # follows symlinks: the folder a link leads to
+    return stat.st_dev, stat.st_ino
+
+
+def _enter(folder: Path, root: Path, searched: dict[tuple[int, int], str], skipped: list[tuple[str, str]]) -> bool:
+    """Whether the walk should go into `folder`; records why not in `skipped`."""
+    rel = folder.relative_to(root).as_posix()
+    try:
+        identity = _identity(folder)
+    except OSError as exc:
+        skipped.append((f"{rel}/", f"cannot list folder ({exc.strerror or exc})"))
+        return False
+    first = searched.setdefault(identity, rel)
+    if first == rel:
+        return True
+    if first == "." or rel.startswith(f"{first}/"):
+        skipped.append((f"{rel}/", f"symlink loop (leads back to {first}/)"))
+    else:
+        skipped.append((f"{rel}/", f"same folder as {first}/ (reached through a symlink)"))
+    return False
 
 
 def _member_parts(name: str) -> tuple[str, ...]:

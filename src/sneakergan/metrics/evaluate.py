@@ -90,8 +90,7 @@ def evaluate_images(fake_images: np.ndarray, reference: ReferenceStats, extracto
     fake_features = extractor(fake_images)
     feature_seconds = time.perf_counter() - started
     scores = score_features(fake_features, reference, settings)
-    stem = out_json.with_suffix("")
-    prd_png, nearest_png = Path(f"{stem}_prd.png"), Path(f"{stem}_nearest.png")
+    prd_png, nearest_png = plot_paths(out_json)
     plot_prd_curves([(label, np.array(scores["prd_curve"]["precision"]), np.array(scores["prd_curve"]["recall"]))],
                     prd_png)
     scores["memorization"]["panel"] = save_nearest_panel(fake_images, fake_features, reference.images,
@@ -113,6 +112,12 @@ def evaluate_images(fake_images: np.ndarray, reference: ReferenceStats, extracto
     }
     atomic_write_text(out_json, json.dumps(report, indent=1) + "\n")
     return report
+
+
+def plot_paths(out_json: Path) -> tuple[Path, Path]:
+    """The PRD curve and the nearest-neighbour panel written beside a report."""
+    stem = out_json.with_suffix("")
+    return Path(f"{stem}_prd.png"), Path(f"{stem}_nearest.png")
 
 
 SUMMARY_KEYS = ("fid", "kid_mean", "kid_std", "prd_f8", "prd_f1_8", "precision", "recall", "density", "coverage")

@@ -56,10 +56,14 @@ def unflatten_state(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return skeleton
 
 
-def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+def checkpoint_bytes(state: dict[str, Any]) -> bytes:
+    """The checkpoint file's contents: serialised once, written to as many paths as needed."""
     skeleton, tensors = flatten_state(state)
-    data = safetensors_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(skeleton)})
-    atomic_write_bytes(path, data)
+    return safetensors_bytes(tensors, metadata={"format": FORMAT, "state": json.dumps(skeleton)})
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    atomic_write_bytes(path, checkpoint_bytes(state))
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
@@ -78,4 +82,17 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             raise RunDirError(f"{path} is not a sneakergan checkpoint (format {metadata.get('format')!r})")
         return unflatten_state(json.loads(metadata["state"]), tensors)
     except (SafetensorError, OSError, ValueError, KeyError) as exc:
+        if _looks_pickled(path):
+            raise RunDirError(f"{path} is a pickle (torch.save) file, not a safetensors checkpoint; sneakergan "
+                              "never unpickles files, since unpickling can run any code") from None
         raise RunDirError(f"checkpoint {path} is truncated or corrupt ({exc})") from None
+
+
+def _looks_pickled(path: Path) -> bool:
+    """Pickle protocol 2+ starts with 0x80, torch.save's zip with PK: only asked of files safetensors refused."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return head[:1] == b"\x80" or head == b"PK\x03\x04"

@@ -7,6 +7,7 @@ recipe is a new class here, not an `if` in the loop.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -37,21 +38,21 @@ class UnconditionalGAN(AdversarialModel):
     def g_step(self, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """One generator update through the just-updated discriminator."""
         g_loss = self.loss.g_loss(self.discriminator(fake))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return {"g_loss": g_loss.detach()}
+        skipped = self.update(self.opt_g, self.generator, g_loss)
+        return {"g_loss": g_loss.detach(), "g_skipped": skipped}
 
     def train_step(self, batch: Mapping[str, torch.Tensor] | torch.Tensor, noise: torch.Generator,
-                   epoch: int = 0) -> dict[str, torch.Tensor]:
-        """`batch`: the trainer's {"image": real images}, or the real images themselves."""
+                   epoch: int = 0) -> dict[str, Any]:
+        """`batch`: the trainer's {"image": real images}, or the real images themselves. Returns the
+        metrics (tensors) and "skipped" (True when a non-finite D or G update was skipped)."""
         real = batch["image"] if isinstance(batch, Mapping) else batch
+        snapshot = self.snapshot_buffers()
         # One generated batch serves both updates (as in PyTorch's DCGAN example): D sees it
         # detached, then G is updated through the new D. Saves a generator forward per step.
         fake = self.generator(sample_noise(real.shape[0], self.cfg.z_dim, noise, self.device))
         metrics = self.d_step(real, fake)
         metrics.update(self.g_step(fake))
-        return metrics
+        return self.finish_step(metrics, snapshot)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:

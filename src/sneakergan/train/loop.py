@@ -1,7 +1,10 @@
-"""The training loop: data order, logging, per-epoch figures, checkpoints, resume, interruption."""
+"""The training loop: data order, logging, per-epoch figures, checkpoints, resume, interruption,
+and what to do when a run keeps producing non-finite losses (roll back or stop)."""
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import logging
 import signal
 import time
@@ -12,9 +15,9 @@ import numpy as np
 import torch
 
 from sneakergan.config import TrainConfig
-from sneakergan.errors import ConfigError
+from sneakergan.errors import ConfigError, RunDirError, TrainingError
 from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
-from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
+from sneakergan.train.checkpoint import checkpoint_bytes, load_checkpoint
 from sneakergan.train.figures import to_unit_range
 from sneakergan.train.precision import autocast, resolve_precision
 from sneakergan.train.progress import Progress
@@ -23,6 +26,9 @@ from sneakergan.train.tasks import get_task
 from sneakergan.viz.plots import plot_loss_curves
 
 log = logging.getLogger("sneakergan.train")
+
+MAX_ROLLBACKS = 3  # then a run still stuck on non-finite losses stops with an error
+_CHECKPOINT_OVERHEAD = 1 << 16  # bytes beyond the model's tensors: RNG states, the JSON skeleton
 
 
 class TrainingInterrupted(Exception):
@@ -90,6 +96,21 @@ class _StopFlag:
 Evaluator = Callable[[Any], dict[str, float]]
 
 
+@dataclass
+class NonFiniteSteps:
+    """Steps whose updates were skipped for non-finite losses or gradients, and the rollbacks they
+    caused; part of every checkpoint, so a resumed run counts on and keeps its lowered rates."""
+
+    skipped: int = 0  # skipped steps in all, those of rolled-back stretches included
+    streak: int = 0  # consecutive skipped steps up to the current one
+    rollbacks: int = 0
+    lr_scale: float = 1.0  # both learning rates are the config's times this
+
+    def record(self, skipped: bool) -> None:
+        self.skipped += skipped
+        self.streak = self.streak + 1 if skipped else 0
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, run: RunDir, data: np.ndarray | dict[str, np.ndarray],
                  progress: bool = True, evaluator: Evaluator | None = None):
@@ -123,6 +144,7 @@ class Trainer:
         self.count = len(next(iter(data.values())))
         self.schedule = Schedule.for_config(cfg, self.count)
         self.step = 0
+        self.nonfinite = NonFiniteSteps()
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         # The figures draw their fixed inputs (noise, chosen images) from their own seeded generator.
         self.figures = self.task.figures(cfg, self.model, self.data, torch.Generator().manual_seed(cfg.seed + 2))
@@ -133,10 +155,18 @@ class Trainer:
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {"step": self.step, "config": self.cfg.to_json(), "model": self.model.state_dict(), "rng": rng,
-                "best_score": self.best_score}
+                "best_score": self.best_score, "nonfinite": dataclasses.asdict(self.nonfinite)}
 
     def resume(self) -> None:
         state = load_checkpoint(self.run.checkpoint)
+        self.restore(state)
+        self.nonfinite = NonFiniteSteps(**state.get("nonfinite", {}))  # the optimizers hold the lowered rates
+        self.rewind_run_dir()
+        log.info("resumed %s at step %d (epoch %d)", self.run.root, self.step,
+                 self.step // self.schedule.steps_per_epoch)
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Model, optimizers, step, RNG states and best score from a checkpoint (resume, rollback)."""
         self.model.load_state_dict(state["model"])
         self.step = int(state["step"])
         self.best_score = state.get("best_score")
@@ -144,12 +174,46 @@ class Trainer:
         self.noise.set_state(state["rng"]["noise"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-        self.run.truncate_logs(self.step, self.step // self.schedule.steps_per_epoch)
-        log.info("resumed %s at step %d (epoch %d)", self.run.root, self.step,
-                 self.step // self.schedule.steps_per_epoch)
 
-    def save_checkpoint(self) -> None:
-        save_checkpoint(self.run.checkpoint, self.state_dict())
+    def rewind_run_dir(self) -> None:
+        """Drop what the run folder holds from after the current step: log lines, kept checkpoints."""
+        self.run.truncate_logs(self.step, self.step // self.schedule.steps_per_epoch)
+        self.run.drop_checkpoints_after(self.step)
+
+    def save_checkpoint(self, keep: bool = False) -> None:
+        """Write checkpoint.safetensors. `keep` (an epoch's checkpoint) with keep_checkpoints N > 1
+        first writes it as checkpoints/step_*.safetensors too, and only then deletes all but the N
+        newest of those. Each write is atomic: a failed one leaves the previous file intact."""
+        data = checkpoint_bytes(self.state_dict())
+        kept = self.cfg.keep_checkpoints if keep and self.cfg.keep_checkpoints > 1 else 0
+        try:
+            if kept:
+                atomic_write_bytes(self.run.step_checkpoint(self.step), data)
+            atomic_write_bytes(self.run.checkpoint, data)
+        except OSError as exc:
+            raise self.write_error(exc) from None
+        if keep:
+            self.run.prune_checkpoints(kept)
+
+    def write_error(self, exc: OSError) -> RunDirError:
+        return RunDirError(f"could not write to {self.run.root} at step {self.step} ({exc.strerror or exc}); "
+                           "the checkpoints written before are intact: free some space, then continue with "
+                           f"`sneakergan {self.task.command} --resume {self.run.root}`")
+
+    def prepare_run_dir(self) -> None:
+        """Before the first step: clear a killed run's half-written checkpoints, make sure the folder
+        takes files and has room for the checkpoints to come, and write one at step 0 if there is
+        none yet (from the first step on, a kill can be resumed and a rollback has a target)."""
+        stale = self.run.remove_temporaries()
+        if stale:
+            log.info("removed %d half-written checkpoint file(s) of an interrupted run", len(stale))
+        size = self.model.checkpoint_bytes() + _CHECKPOINT_OVERHEAD
+        copies = 3 + (self.cfg.keep_checkpoints if self.cfg.keep_checkpoints > 1 else 0)
+        kept = f", {self.cfg.keep_checkpoints} kept ones" if copies > 3 else ""
+        self.run.check_room(size * copies, f"{copies} checkpoints of {size / 1e6:,.1f} MB (the latest, the next "
+                            f"one while it is written, the best{kept})")
+        if not self.run.checkpoint.exists():
+            self.save_checkpoint()
 
     # --- loop ----------------------------------------------------------------------------
     def batch(self, order: torch.Tensor, index: int) -> dict[str, torch.Tensor]:
@@ -160,9 +224,10 @@ class Trainer:
 
     def fit(self) -> dict[str, Any]:
         sched = self.schedule
+        self.prepare_run_dir()
         progress = Progress(sched.total_steps, self.step, enabled=self.show_progress)
         sums: dict[str, torch.Tensor] = {}
-        logged_steps, interval_start = 0, time.perf_counter()
+        logged_steps, skipped, interval_start = 0, 0, time.perf_counter()
         order, order_epoch = None, -1
         try:
             with _StopFlag() as stop:
@@ -172,25 +237,41 @@ class Trainer:
                         order, order_epoch = epoch_order(self.count, self.cfg.seed, epoch), epoch
                     with autocast(self.device, self.autocast_dtype):
                         metrics = self.model.train_step(self.batch(order, index), self.noise, epoch)
-                    for key, value in metrics.items():
-                        sums[key] = sums.get(key, 0) + value
+                    bad = bool(metrics.pop("skipped", False))
+                    self.nonfinite.record(bad)
+                    skipped += bad
+                    if not bad:  # a skipped step's losses are NaN or inf: they stay out of the averages
+                        for key, value in metrics.items():
+                            sums[key] = sums.get(key, 0) + value
                     logged_steps += 1
                     self.step += 1
+                    if self.nonfinite.streak >= self.cfg.max_bad_steps:
+                        self.recover()  # stops, or rolls back to the last checkpoint
+                        sums, logged_steps, skipped, interval_start = {}, 0, 0, time.perf_counter()
+                        continue
                     epoch_done = self.step % sched.steps_per_epoch == 0 or self.step == sched.total_steps
                     if self.step % self.cfg.log_every == 0 or epoch_done:
                         elapsed = time.perf_counter() - interval_start
                         record = {"step": self.step, "epoch": epoch + 1,
-                                  **{k: float(v) / logged_steps for k, v in sums.items()},
+                                  **{k: float(v) / (logged_steps - skipped) for k, v in sums.items()},
+                                  "skipped_steps": skipped,
                                   "img_per_s": logged_steps * sched.batch_size / max(elapsed, 1e-9)}
                         append_jsonl(self.run.metrics, record)
                         progress.update(self.step, record)
-                        sums, logged_steps, interval_start = {}, 0, time.perf_counter()
+                        if skipped:
+                            log.warning("step %d: %d of the last %d steps skipped (non-finite losses or gradients)",
+                                        self.step, skipped, logged_steps)
+                        sums, logged_steps, skipped, interval_start = {}, 0, 0, time.perf_counter()
                     if epoch_done:
                         self.end_of_epoch(epoch + 1)
                         interval_start = time.perf_counter()  # img/s measures training only
                     if stop.raised is not None:
                         self.save_checkpoint()
                         raise TrainingInterrupted(self.step)
+        except OSError as exc:  # a full disk while logging or drawing: the same clear error as at a checkpoint
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise self.write_error(exc) from None
         finally:
             progress.close()
         records = [r for r in read_jsonl(self.run.metrics) if "img_per_s" in r]  # training lines, not eval
@@ -206,9 +287,46 @@ class Trainer:
         if self.evaluator is not None and self.cfg.eval_every and (epoch % self.cfg.eval_every == 0 or last):
             improved = self.evaluate(epoch)
         if epoch % self.cfg.checkpoint_every == 0 or last or improved:
-            self.save_checkpoint()
+            self.save_checkpoint(keep=True)
         if improved:
             atomic_write_bytes(self.run.best_checkpoint, self.run.checkpoint.read_bytes())
+
+    def recover(self) -> None:
+        """`max_bad_steps` skipped steps in a row: training is stuck on NaNs. Stop with an error, or
+        roll back to the last checkpoint with both learning rates lowered (at most MAX_ROLLBACKS
+        times); the lowered rates go into metrics.jsonl and, at once, into the checkpoint."""
+        bad = self.nonfinite
+        what = (f"steps {self.step - bad.streak + 1}-{self.step} all had non-finite (NaN or inf) losses or "
+                "gradients, so their updates were skipped")
+        intact = f"The last checkpoint, {self.run.checkpoint}, is intact"
+        if self.cfg.on_nonfinite == "stop":
+            raise TrainingError(f"stopped at step {self.step}: {what}. {intact}. Try lower learning rates "
+                                "(--lr-g, --lr-d), precision fp32, or --set on_nonfinite=rollback to roll back "
+                                "automatically with lower learning rates")
+        if bad.rollbacks >= MAX_ROLLBACKS:
+            raise TrainingError(f"stopped at step {self.step}: {what}, even after {bad.rollbacks} rollbacks that "
+                                f"lowered the learning rates to {_rates(self.learning_rates())}. {intact}. Try a new "
+                                "run with lower learning rates (--lr-g, --lr-d), precision fp32 or another seed, or "
+                                "look for broken images in the data")
+        from_step = self.step
+        state = load_checkpoint(self.run.checkpoint)
+        self.restore(state)
+        self.nonfinite = dataclasses.replace(bad, streak=0, rollbacks=bad.rollbacks + 1,
+                                             lr_scale=bad.lr_scale * self.cfg.rollback_lr_factor)
+        self.model.scale_learning_rates(self.nonfinite.lr_scale)
+        self.rewind_run_dir()
+        rates = self.learning_rates()
+        append_jsonl(self.run.metrics, {
+            "step": self.step, "epoch": self.step // self.schedule.steps_per_epoch,
+            "skipped_steps": bad.skipped - state.get("nonfinite", {}).get("skipped", 0),  # those rolled back
+            "rollback": {"from_step": from_step, "rollbacks": self.nonfinite.rollbacks,
+                         "lr_scale": self.nonfinite.lr_scale, **rates}})
+        log.warning("%s; rolled back to step %d with learning rates %s (rollback %d of at most %d)", what,
+                    self.step, _rates(rates), self.nonfinite.rollbacks, MAX_ROLLBACKS)
+        self.save_checkpoint()  # the lowered rates survive a kill from here on
+
+    def learning_rates(self) -> dict[str, float]:
+        return {"lr_g": self.cfg.lr_g * self.nonfinite.lr_scale, "lr_d": self.cfg.lr_d * self.nonfinite.lr_scale}
 
     def evaluate(self, epoch: int) -> bool:
         """Log the evaluator's metrics; True when its score beats the best so far."""
@@ -225,6 +343,10 @@ class Trainer:
     def write_figures(self, epoch: int) -> None:
         """The design's per-epoch figures: samples and the D-output histogram (the task's kind)."""
         self.figures.write(self.run, epoch, self.step)
+
+
+def _rates(rates: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:g}" for name, value in rates.items())
 
 
 def _check_data(data: dict[str, np.ndarray], sizes: dict[str, int]) -> None:

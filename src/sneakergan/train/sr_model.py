@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -78,26 +78,26 @@ class SuperResolutionGAN(AdversarialModel):
             adv = self.loss.g_loss(logits)
             total = pixel + self.cfg.feature_weight * feature + self.cfg.adv_weight * adv
             metrics.update(feature_loss=feature.detach(), adv_loss=adv.detach())
-        self.opt_g.zero_grad(set_to_none=True)
-        total.backward()
-        self.opt_g.step()
         metrics["g_loss"] = total.detach()
+        metrics["g_skipped"] = self.update(self.opt_g, self.generator, total)
         return metrics
 
     def train_step(self, batch: Mapping[str, torch.Tensor], noise: torch.Generator,
-                   epoch: int) -> dict[str, torch.Tensor]:
-        """`batch`: {"lr": [N,3,h,w], "hr": [N,3,4h,4w]} in [-1, 1]; `epoch` counts from 0."""
+                   epoch: int) -> dict[str, Any]:
+        """`batch`: {"lr": [N,3,h,w], "hr": [N,3,4h,4w]} in [-1, 1]; `epoch` counts from 0. Returns
+        the metrics (tensors) and "skipped" (True when a non-finite update was skipped)."""
         lr, hr = batch["lr"], batch["hr"].contiguous(memory_format=CHANNELS_LAST)
         if self.cfg.degrade:
             lr = degrade(lr, noise)
         lr = lr.contiguous(memory_format=CHANNELS_LAST)
+        snapshot = self.snapshot_buffers()
         sr = self.generator(lr)
         if self.is_pretraining(epoch):
-            return self.g_step(hr, sr, adversarial=False)
+            return self.finish_step(self.g_step(hr, sr, adversarial=False), snapshot)
         # As in stage 1, one SR batch serves both updates: D sees it detached, G goes through new D.
         metrics = self.d_step(hr, sr)
         metrics.update(self.g_step(hr, sr))
-        return metrics
+        return self.finish_step(metrics, snapshot)
 
     @torch.no_grad()
     def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:

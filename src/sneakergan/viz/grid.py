@@ -28,14 +28,19 @@ def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, fil
         raise ValueError(f"expected uint8 NHWC images, got {images.dtype} {images.shape}")
     count, height, width, channels = images.shape
     per_row = nrow or math.ceil(math.sqrt(count))
-    rows = math.ceil(count / per_row)
-    grid = np.full((rows * (height + padding) + padding, per_row * (width + padding) + padding, channels),
-                   fill, dtype=np.uint8)
+    grid = np.full((*grid_shape(count, height, width, nrow, padding), channels), fill, dtype=np.uint8)
     for index, image in enumerate(images):
         top = padding + (index // per_row) * (height + padding)
         left = padding + (index % per_row) * (width + padding)
         grid[top:top + height, left:left + width] = image
     return grid
+
+
+def grid_shape(count: int, height: int, width: int, nrow: int | None = None, padding: int = 2) -> tuple[int, int]:
+    """(height, width) in pixels of make_grid's result, without making it."""
+    per_row = nrow or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / per_row)
+    return rows * (height + padding) + padding, per_row * (width + padding) + padding
 
 
 def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
