@@ -20,6 +20,7 @@ from sneakergan.errors import ConfigError
 # The data order seeds torch with seed * 1_000_003 + epoch (train/loop.epoch_order), which must stay
 # below 2**63: this bound leaves room for any epoch count.
 MAX_SEED = 2**43
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")  # what resolve_device accepts
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class TrainConfig:
             raise ConfigError(f"on_nonfinite must be rollback or stop, got {self.on_nonfinite!r}")
         if self.precision not in ("fp32", "bf16", "auto"):
             raise ConfigError(f"precision must be fp32, bf16 or auto, got {self.precision!r}")
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+        if not DEVICE_PATTERN.fullmatch(self.device):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         self._validate_bounds()
         return self

@@ -4,9 +4,9 @@ names the option, raised before anything slow (loading models, decoding images) 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
+from sneakergan.config import DEVICE_PATTERN
 from sneakergan.errors import ConfigError
 
 # The signed 64-bit range: what torch's manual_seed, numpy and JSON readers all take without wrapping.
@@ -18,7 +18,6 @@ MAX_SAMPLES = 100_000
 # PIL's default decompression-bomb limit (Image.MAX_IMAGE_PIXELS): a larger grid is one that PIL, and
 # so this project, would refuse to open again.
 MAX_GRID_PIXELS = 89_478_485
-_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 def check_range(option: str, value: int | None, low: int, high: int | None = None) -> None:
@@ -38,7 +37,7 @@ def check_workers(workers: int | None) -> None:
 
 
 def check_device(device: str) -> None:
-    if not _DEVICE.fullmatch(device):
+    if not DEVICE_PATTERN.fullmatch(device):
         raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")
 
 
