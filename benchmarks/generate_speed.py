@@ -1,6 +1,6 @@
 """Time `sneakergan generate -n 64` with the bundled models, inside one process (no interpreter start-up).
 
-    python benchmarks/generate_speed.py [--n 64] [--repeats 5]
+    python benchmarks/generate_speed.py [--n 64] [--repeats 5] [--device cpu|cuda]
 
 Prints the seconds to load both bundled generators, and the median seconds to generate n 28x28
 sneakers and super-resolve them to 112x112 (the whole `generate` computation), first in fp32 (what
@@ -25,18 +25,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     args = parser.parse_args()
-    cpu = torch.device("cpu")
+    device = torch.device(args.device)
 
     start = time.perf_counter()
-    stage1, z_dim = load_generator(None, cpu)
-    stage2 = load_sr_generator(None, cpu)
+    stage1, z_dim = load_generator(None, device)
+    stage2 = load_sr_generator(None, device)
     load_s = time.perf_counter() - start
 
     def run(dtype):
-        with autocast(cpu, dtype):
-            lr = sample_images(stage1, z_dim, args.n, 0, cpu)
-            return super_resolve_images(stage2, lr, cpu)
+        with autocast(device, dtype):
+            lr = sample_images(stage1, z_dim, args.n, 0, device)
+            return super_resolve_images(stage2, lr, device)
 
     results, timings = {}, {}
     for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
@@ -48,7 +49,8 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         timings[name] = statistics.median(times)
     diff = np.abs(results["fp32"].astype(int) - results["bf16"].astype(int))
-    print(f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+    machine = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"{machine}, torch {torch.__version__}")
     print(f"load both bundled generators: {load_s:.2f} s")
     for name, seconds in timings.items():
         print(f"{args.n} sneakers at 112x112, {name}: {seconds:.3f} s (median of {args.repeats})")

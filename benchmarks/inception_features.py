@@ -88,19 +88,25 @@ def main() -> None:
     parser.add_argument("--data", help="folder of real images (28x28 pipeline) instead of random ones")
     args = parser.parse_args()
 
+    device = torch.device(args.device)
     images = real_images(args.data, args.n) if args.data else sample_images(args.n, args.size)
     half, images = degraded_halves(images)
     rows, reference = [], None
     for mode in args.modes.split(","):
         reset_peak_memory()
-        extractor = InceptionFeatureExtractor(device=args.device, mode=mode, batch_size=args.batch_size)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        extractor = InceptionFeatureExtractor(device=device, mode=mode, batch_size=args.batch_size)
         feats, rate = timed(extractor, images)
-        rows.append((mode, extractor.batch_size, rate, feats, f"peak RSS {peak_memory_mb():.0f} MiB"))
+        note = f"peak RSS {peak_memory_mb():.0f} MiB"
+        if device.type == "cuda":
+            note += f", GPU peak {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB"
+        rows.append((mode, extractor.batch_size, rate, feats, note))
         del extractor
         if mode == "torchscript":
             reference = feats
     if args.compile:
-        extractor = InceptionFeatureExtractor(device=args.device, mode="fp32", batch_size=args.batch_size)
+        extractor = InceptionFeatureExtractor(device=device, mode="fp32", batch_size=args.batch_size)
         start = time.perf_counter()
         extractor.model = torch.compile(extractor.model)
         extractor(images[: extractor.batch_size])
@@ -108,7 +114,8 @@ def main() -> None:
         feats, rate = timed(extractor, images)
         rows.append(("fp32+compile", extractor.batch_size, rate, feats, f"compile {compile_s:.0f} s"))
 
-    print(f"\n{args.n} images {args.size}x{args.size} -> 299x299, device {args.device}, "
+    machine = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(f"\n{args.n} images {args.size}x{args.size} -> 299x299, device {machine}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
     print("| mode | batch | images/s | 10k images (s) | max rel diff vs torchscript | max per-image rel L2 "
           "| FID of the halves | FID rel diff | note |")

@@ -1,7 +1,7 @@
 """Training throughput: the project's trainer vs a plain PyTorch loop, side by side in one process.
 
     python benchmarks/train_throughput.py --data ../shared/data/sneakers/train [--presets seed-dcgan ...]
-        [--seconds 30] [--precision auto] [--compile] [--out results.jsonl]
+        [--seconds 30] [--precision auto] [--compile] [--device cpu|cuda] [--out results.jsonl]
 
 For each preset, in this order and in this one process:
 (a) the plain reference loop, written the obvious way: fp32, NCHW, a DataLoader over a Dataset that
@@ -40,14 +40,22 @@ from sneakergan.train.run_dir import RunDir
 from sneakergan.train.tasks import get_task
 
 
-def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 8) -> float:
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(dtype: torch.dtype, device: torch.device, repeats: int = 8) -> float:
     """Best FLOP/s of a square matmul in `dtype` (the machine's practical peak for that type)."""
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    size = 8192 if device.type == "cuda" else 2048
+    a, b = (torch.randn(size, size, dtype=dtype, device=device) for _ in range(2))
     a @ b
     best = float("inf")
     for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
         a @ b
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * size ** 3 / best
 
@@ -68,8 +76,8 @@ class DecodingDataset(Dataset):
                 .permute(2, 0, 1).float().div(127.5).sub(1.0) for key, size in self.sizes.items()}
 
 
-def plain_models(cfg: TrainConfig):
-    """Fresh G and D of the preset's architecture (NCHW, fp32) and their Adam optimisers."""
+def plain_models(cfg: TrainConfig, device: torch.device):
+    """Fresh G and D of the preset's architecture (NCHW, fp32) on `device`, and their Adam optimisers."""
     from sneakergan.train.gan_model import build_discriminator, build_generator
     from sneakergan.train.sr_model import build_sr_discriminator, build_sr_generator
 
@@ -78,6 +86,7 @@ def plain_models(cfg: TrainConfig):
         generator, discriminator = build_sr_generator(cfg), build_sr_discriminator(cfg)
     else:
         generator, discriminator = build_generator(cfg), build_discriminator(cfg)
+    generator, discriminator = generator.to(device), discriminator.to(device)
     betas = (cfg.beta1, cfg.beta2)
     return (generator, discriminator, torch.optim.Adam(generator.parameters(), cfg.lr_g, betas=betas),
             torch.optim.Adam(discriminator.parameters(), cfg.lr_d, betas=betas))
@@ -86,12 +95,14 @@ def plain_models(cfg: TrainConfig):
 def plain_step(cfg: TrainConfig, models, batch: dict[str, torch.Tensor]) -> None:
     """One D and one G update, the way a tutorial writes them (same losses as the project's step)."""
     generator, discriminator, opt_g, opt_d = models
+    device = next(generator.parameters()).device
+    batch = {key: images.to(device) for key, images in batch.items()}
     loss = get_loss(cfg.loss)
     if cfg.task == "sr":
         real, fake = batch["hr"], generator(batch["lr"])
     else:
         real = batch["image"]
-        fake = generator(torch.randn(real.shape[0], cfg.z_dim))
+        fake = generator(torch.randn(real.shape[0], cfg.z_dim, device=device))
     d_loss = loss.d_loss(discriminator(real), discriminator(fake.detach()))
     opt_d.zero_grad()
     d_loss.backward()
@@ -110,21 +121,25 @@ def plain_step(cfg: TrainConfig, models, batch: dict[str, torch.Tensor]) -> None
     opt_g.step()
 
 
-def plain_images_per_second(cfg: TrainConfig, paths: list[Path], seconds: float) -> float:
+def plain_images_per_second(cfg: TrainConfig, paths: list[Path], seconds: float, device: torch.device) -> float:
     """(a): fp32 NCHW models fed by a decoding DataLoader, for about `seconds` after 2 warm-up steps."""
-    models = plain_models(cfg)
+    models = plain_models(cfg, device)
     loader = DataLoader(DecodingDataset(paths, get_task(cfg.task).data_sizes(cfg)), batch_size=cfg.batch_size,
                         shuffle=True, drop_last=True)
+    if len(loader) == 0:
+        raise SystemExit(f"{cfg.preset}: fewer images ({len(paths)}) than one batch ({cfg.batch_size})")
     images, started, warm = 0, 0.0, 2
     while True:
         for batch in loader:
             plain_step(cfg, models, batch)
             if warm:
                 warm -= 1
+                synchronize(device)
                 started = time.perf_counter()
                 continue
             images += cfg.batch_size
             if time.perf_counter() - started > seconds:
+                synchronize(device)
                 return images / (time.perf_counter() - started)
 
 
@@ -157,28 +172,33 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=["seed-mlp", "seed-dcgan", "seed-srgan"])
     parser.add_argument("--seconds", type=float, default=30.0, help="timed seconds per side and preset")
     parser.add_argument("--precision", default="auto", choices=("fp32", "bf16", "auto"))
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
+    parser.add_argument("--compile", action="store_true", help="the trainer side with torch.compile (after a warm-up)")
     parser.add_argument("--out", help="append one JSON line per preset here")
     args = parser.parse_args()
 
-    peak_bf16, peak_fp32 = matmul_peak(torch.bfloat16), matmul_peak(torch.float32)
-    print(f"machine: {torch.get_num_threads()} threads, torch {torch.__version__}, CPU capability "
-          f"{torch.backends.cpu.get_cpu_capability()}; matmul peak bf16 {peak_bf16 / 1e12:.2f} TFLOP/s, "
+    device = torch.device(args.device)
+    peak_bf16, peak_fp32 = matmul_peak(torch.bfloat16, device), matmul_peak(torch.float32, device)
+    machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
+               else f"{torch.get_num_threads()} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(f"machine: {machine}, torch {torch.__version__}; matmul peak bf16 {peak_bf16 / 1e12:.2f} TFLOP/s, "
           f"fp32 {peak_fp32 / 1e12:.2f} TFLOP/s")
     paths = [Path(source.root) / source.relpath for source in list_image_sources(args.data)]
     dataset = load_dataset(args.data)
     print("| preset | plain img/s | sneakergan img/s | ratio | GFLOP/img | % of bf16 peak |")
     print("|---|---|---|---|---|---|")
     for name in args.presets:
-        cfg = load_preset(name).replace(data=args.data, device="cpu", precision=args.precision,
-                                        pretrain_epochs=0)
+        cfg = load_preset(name).replace(data=args.data, device=args.device, precision=args.precision,
+                                        pretrain_epochs=0, compile=args.compile)
         data = {key: dataset.images_at(size) for key, size in get_task(cfg.task).data_sizes(cfg).items()}
         flops = flops_per_image(cfg, data)
-        plain = plain_images_per_second(cfg, paths, args.seconds)
+        plain = plain_images_per_second(cfg, paths, args.seconds, device)
         ours = project_images_per_second(cfg, data, args.seconds, rate_guess=3 * plain)
         fraction = flops * ours / peak_bf16
         row = {"preset": name, "plain_img_s": plain, "sneakergan_img_s": ours, "ratio": ours / plain,
                "gflop_per_image": flops / 1e9, "fraction_of_bf16_peak": fraction, "precision": args.precision,
-               "peak_bf16_tflops": peak_bf16 / 1e12, "peak_fp32_tflops": peak_fp32 / 1e12,
+               "compile": args.compile,
+               "peak_bf16_tflops": peak_bf16 / 1e12, "peak_fp32_tflops": peak_fp32 / 1e12, "machine": machine,
                "date": time.strftime("%Y-%m-%d")}
         print(f"| {name} | {plain:.0f} | {ours:.0f} | {ours / plain:.1f}x | {flops / 1e9:.3f} "
               f"| {100 * fraction:.1f}% |", flush=True)

@@ -50,7 +50,7 @@ def test_resume_extends_a_run(tiny_image_folder, tmp_path):
     (["train", "--resume", "/no/such/run"], "not a sneakergan run folder"),
     (["generate", "--run", "/no/such/run", "--out", "g.png"], "not a sneakergan run folder"),
     (["train", "--preset", "seed-mlp", "--data", ".", "--out", "x", "--set", "colour=red"], "unknown config field"),
-    (["train", "--preset", "seed-mlp", "--data", ".", "--out", "x", "--set", "precision=fp16"], "precision must be"),
+    (["train", "--preset", "seed-mlp", "--data", ".", "--out", "x", "--set", "precision=fp8"], "precision must be"),
 ])
 def test_user_mistakes_are_one_line_errors(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -17,6 +17,8 @@ from typing import Any, Iterable
 
 from sneakergan.errors import ConfigError
 
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")  # see train/precision.py
+
 # The data order seeds torch with seed * 1_000_003 + epoch (train/loop.epoch_order), which must stay
 # below 2**63: this bound leaves room for any epoch count.
 MAX_SEED = 2**43
@@ -113,8 +115,8 @@ class TrainConfig:
             raise ConfigError(f"rollback_lr_factor must be in (0, 1], got {self.rollback_lr_factor}")
         if self.on_nonfinite not in ("rollback", "stop"):
             raise ConfigError(f"on_nonfinite must be rollback or stop, got {self.on_nonfinite!r}")
-        if self.precision not in ("fp32", "bf16", "auto"):
-            raise ConfigError(f"precision must be fp32, bf16 or auto, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not DEVICE_PATTERN.fullmatch(self.device):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         self._validate_bounds()

@@ -86,7 +86,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     provenance["reference"] = str(Path(args.data).resolve())
     label = Path(args.run or args.images).name if (args.run or args.images) else "bundled"
     if args.res > 28 and not args.images:
-        label += f"+{args.upscale}"
+        label += f"+{Path(args.sr_run).name}" if args.sr_run and args.upscale == "sr" else f"+{args.upscale}"
     report = evaluate_images(fake, reference, extractor, out, label, provenance)
     print(summary_line(report))
     log.info("report: %s (PRD curve %s, nearest neighbours %s)", out, report["plots"]["prd"],

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from sneakergan.config import PRECISIONS
 from sneakergan.errors import ConfigError
 
 log = logging.getLogger("sneakergan")
@@ -40,8 +41,9 @@ def _add_train_parser(sub: argparse._SubParsersAction, command: str) -> None:
     p.add_argument("--lr-d", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
-    p.add_argument("--precision", choices=("fp32", "bf16", "auto"),
-                   help="fp32 (preset default), bf16 autocast with fp32 weights, or auto (bf16 where fast)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="fp32 (preset default), bf16 autocast with fp32 weights, fp16 autocast with loss scaling "
+                   "(GPUs without bf16), or auto (bf16 where fast)")
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the generator and discriminator (pays off only on long runs)")
     p.add_argument("--sample-every", type=int, help="epochs between sample grids / histograms")
@@ -90,6 +92,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from sneakergan.commands.checks import check_workers
     from sneakergan.data import load_dataset
     from sneakergan.train.loop import Trainer, TrainingInterrupted
+    from sneakergan.train.precision import describe as describe_precision
     from sneakergan.train.run_dir import RunDir
     from sneakergan.train.tasks import get_task
 
@@ -112,7 +115,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.resume()
     log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s in %s", cfg.preset, trainer.count,
              cfg.data, run.root, trainer.schedule.total_steps, trainer.schedule.batch_size, trainer.device,
-             "fp32" if trainer.autocast_dtype is None else "bf16 autocast")
+             describe_precision(trainer.autocast_dtype))
     try:
         trainer.fit()
     except TrainingInterrupted as stop:

@@ -16,6 +16,7 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.losses import get_loss
+from sneakergan.train.precision import needs_loss_scaling
 
 
 @contextlib.contextmanager
@@ -42,6 +43,10 @@ class AdversarialModel:
         # the MLP preset spent about a third of its step in the unfused update.
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr_g, betas=betas, fused=True)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_d, betas=betas, fused=True)
+        # fp16 only: one loss scaler per optimiser, since G's and D's updates alternate (each loss
+        # is scaled, unscaled and stepped before the other's forward pass).
+        self.scalers = ({self.opt_g: torch.amp.GradScaler(device.type), self.opt_d: torch.amp.GradScaler(device.type)}
+                        if needs_loss_scaling(cfg.precision) else {})
 
     def d_step(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """One discriminator update on a real batch and a (detached) generated batch."""
@@ -60,11 +65,23 @@ class AdversarialModel:
         """Backpropagate `loss` and step `optimizer` unless the loss or a gradient of `module` is
         not finite; then parameters and optimizer state stay as they were. 1.0 when skipped, else 0.0."""
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler = self.scalers.get(optimizer)
+        if scaler is None:
+            loss.backward()
+            finite = is_finite(loss, module)
+            if finite:
+                optimizer.step()
+            return torch.tensor(0.0 if finite else 1.0)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
         finite = is_finite(loss, module)
         if finite:
-            optimizer.step()
-        return torch.tensor(0.0 if finite else 1.0)
+            scaler.step(optimizer)
+        # An overflow at a large scale is the scaler's routine (it halves the scale and the next
+        # step goes on); only one that no scale explains counts as a bad step.
+        overflow_expected = bool(torch.isfinite(loss.detach())) and scaler.get_scale() >= 1.0
+        scaler.update()
+        return torch.tensor(0.0 if finite or overflow_expected else 1.0)
 
     def snapshot_buffers(self) -> list[torch.Tensor]:
         """Copies of G's and D's buffers (BN running statistics): a forward pass updates them even
@@ -109,14 +126,21 @@ class AdversarialModel:
             "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            **{f"scaler_{name}": self.scalers[opt].state_dict() for name, opt in self._named_optimizers()
+               if opt in self.scalers},
         }
+
+    def _named_optimizers(self) -> tuple[tuple[str, torch.optim.Optimizer], ...]:
+        return ("g", self.opt_g), ("d", self.opt_d)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
-        for optimizer, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
-            optimizer.load_state_dict(state[key])
+        for name, optimizer in self._named_optimizers():
+            optimizer.load_state_dict(state[f"opt_{name}"])
             match_parameter_layouts(optimizer)
+            if optimizer in self.scalers and f"scaler_{name}" in state:  # absent when resumed from fp32/bf16
+                self.scalers[optimizer].load_state_dict(state[f"scaler_{name}"])
 
 
 def is_finite(loss: torch.Tensor, module: torch.nn.Module) -> bool:

