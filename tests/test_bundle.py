@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -52,3 +53,15 @@ def test_generate_works_out_of_the_box(tmp_path):
     copy = tmp_path / "bundle"
     shutil.copytree(bundle_folder(), copy)
     assert load_bundled("stage2", copy)[1].task == "sr"
+
+
+@pytest.mark.skipif(not (bundle_folder() / "manifest.json").exists(), reason="no bundled models in this checkout")
+def test_generate_precision_bf16_stays_close_to_fp32(tmp_path):
+    grids = {}
+    for precision in ("fp32", "bf16"):
+        out = tmp_path / f"{precision}.png"
+        assert main(["generate", "-n", "4", "--seed", "0", "--precision", precision, "--out", str(out)]) == 0
+        with Image.open(out) as grid:
+            grids[precision] = np.asarray(grid, dtype=int)
+    diff = np.abs(grids["fp32"] - grids["bf16"])
+    assert 0 < diff.max() <= 16 and diff.mean() < 0.5  # bf16 really ran, and moved pixels only slightly

@@ -19,7 +19,7 @@ from sneakergan.errors import ConfigError
 
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")  # see train/precision.py
 
-# The data order seeds torch with seed * 1_000_003 + epoch (train/loop.epoch_order), which must stay
+# The data order seeds torch with seed * 1_000_003 + epoch (train/schedule.epoch_order), which must stay
 # below 2**63: this bound leaves room for any epoch count.
 MAX_SEED = 2**43
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")  # what resolve_device accepts

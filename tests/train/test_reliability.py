@@ -12,7 +12,8 @@ import torch
 from sneakergan.errors import RunDirError, TrainingError
 from sneakergan.io import read_jsonl
 from sneakergan.train.checkpoint import load_checkpoint
-from sneakergan.train.loop import MAX_ROLLBACKS, Trainer
+from sneakergan.train.loop import Trainer
+from sneakergan.train.nonfinite import MAX_ROLLBACKS
 from sneakergan.train.run_dir import RunDir
 from tests.train.test_loop import _config, _images, _train
 

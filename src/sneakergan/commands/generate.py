@@ -15,6 +15,7 @@ from sneakergan.commands.checks import (
     check_seed,
     check_writable_parent,
 )
+from sneakergan.config import PRECISIONS
 from sneakergan.errors import ConfigError
 from sneakergan.viz.grid import grid_shape
 
@@ -38,6 +39,9 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--nrow", type=int, help="images per grid row (default: square)")
     p.add_argument("--scale", type=int, default=1, help="enlarge the grid (nearest neighbour)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto (default): bf16 autocast where the hardware has fast bf16 (about 1.7x faster on "
+                        "AVX-512 BF16 CPUs; pixels within a few uint8 steps of fp32), else fp32")
     p.add_argument("--replace", action="store_true", help="overwrite an existing --out")
     p.set_defaults(handler=cmd_generate)
 
@@ -45,6 +49,8 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from sneakergan.generate import check_output, generate_images, write_files, write_grid
     from sneakergan.pipeline import apply_stage2
+    from sneakergan.train.loop import resolve_device
+    from sneakergan.train.precision import autocast, resolve_precision
 
     # Every option is checked before generating: fail fast.
     check_range("-n", args.n, 1, MAX_SAMPLES)
@@ -61,9 +67,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         check_output(out, args.format, args.replace)
         check_writable_parent("--out", out)
-    images = generate_images(args.lr_run, args.n, args.seed, args.device)
-    if args.stage == "sr":
-        images = apply_stage2(args.sr_run, images, args.device, show_lr=args.show_lr)
+    device = resolve_device(args.device)
+    with autocast(device, resolve_precision(args.precision, device)):
+        images = generate_images(args.lr_run, args.n, args.seed, str(device))
+        if args.stage == "sr":
+            images = apply_stage2(args.sr_run, images, str(device), show_lr=args.show_lr)
     if args.format == "grid":
         height, width = grid_shape(len(images), images.shape[1], images.shape[2], args.nrow)
         check_grid_pixels(width * args.scale, height * args.scale)  # the exact size, now that it is known

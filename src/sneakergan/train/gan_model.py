@@ -31,9 +31,19 @@ def sample_noise(count: int, z_dim: int, generator: torch.Generator, device: tor
     return torch.randn(count, z_dim, generator=generator).to(device)
 
 
+def memory_format_for(module: torch.nn.Module) -> torch.memory_format:
+    """channels_last for convolutional models (oneDNN's CPU convolutions: DCGAN's fp32 training step
+    measured 15% faster in it, bf16 equal); the default layout for the rest (MLPs flatten images)."""
+    has_conv = any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in module.modules())
+    return torch.channels_last if has_conv else torch.contiguous_format
+
+
 class UnconditionalGAN(AdversarialModel):
     def __init__(self, cfg: TrainConfig, device: torch.device):
-        super().__init__(cfg, device, build_generator(cfg), build_discriminator(cfg))
+        generator, discriminator = build_generator(cfg), build_discriminator(cfg)
+        self.memory_format = memory_format_for(discriminator)
+        super().__init__(cfg, device, generator.to(memory_format=memory_format_for(generator)),
+                         discriminator.to(memory_format=self.memory_format))
 
     def g_step(self, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """One generator update through the just-updated discriminator."""
@@ -45,7 +55,7 @@ class UnconditionalGAN(AdversarialModel):
                    epoch: int = 0) -> dict[str, Any]:
         """`batch`: the trainer's {"image": real images}, or the real images themselves. Returns the
         metrics (tensors) and "skipped" (True when a non-finite D or G update was skipped)."""
-        real = batch["image"] if isinstance(batch, Mapping) else batch
+        real = (batch["image"] if isinstance(batch, Mapping) else batch).contiguous(memory_format=self.memory_format)
         snapshot = self.snapshot_buffers()
         # One generated batch serves both updates (as in PyTorch's DCGAN example): D sees it
         # detached, then G is updated through the new D. Saves a generator forward per step.

@@ -1,33 +1,33 @@
-"""The training loop: data order, logging, per-epoch figures, checkpoints, resume, interruption,
-and what to do when a run keeps producing non-finite losses (roll back or stop)."""
+"""The training loop: batches in each epoch's order, logging, per-epoch figures, checkpoints,
+resume, interruption, and rollback when a run keeps producing non-finite losses (the policy is
+train/nonfinite.py's, the schedule and signal handling train/schedule.py's)."""
 
 from __future__ import annotations
 
 import dataclasses
 import errno
 import logging
-import signal
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from sneakergan.config import TrainConfig
-from sneakergan.errors import ConfigError, RunDirError, TrainingError
+from sneakergan.errors import ConfigError, RunDirError
 from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
 from sneakergan.train.checkpoint import checkpoint_bytes, load_checkpoint
 from sneakergan.train.figures import to_unit_range
+from sneakergan.train.nonfinite import MAX_ROLLBACKS, NonFiniteSteps, format_rates
 from sneakergan.train.precision import autocast, resolve_precision
 from sneakergan.train.progress import Progress
 from sneakergan.train.run_dir import RunDir
+from sneakergan.train.schedule import Schedule, StopFlag, epoch_order, resolve_device
 from sneakergan.train.tasks import get_task
 from sneakergan.viz.plots import plot_loss_curves
 
 log = logging.getLogger("sneakergan.train")
 
-MAX_ROLLBACKS = 3  # then a run still stuck on non-finite losses stops with an error
 _CHECKPOINT_OVERHEAD = 1 << 16  # bytes beyond the model's tensors: RNG states, the JSON skeleton
 
 
@@ -39,76 +39,7 @@ class TrainingInterrupted(Exception):
         self.step = step
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} requested but no CUDA GPU is available")
-    return torch.device(name)
-
-
-def epoch_order(count: int, seed: int, epoch: int) -> torch.Tensor:
-    """The data order of an epoch depends only on (seed, epoch): resume needs no sampler state."""
-    return torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-
-
-@dataclass(frozen=True)
-class Schedule:
-    batch_size: int
-    steps_per_epoch: int
-    total_steps: int
-
-    @classmethod
-    def for_config(cls, cfg: TrainConfig, count: int) -> "Schedule":
-        batch = min(cfg.batch_size, count)
-        per_epoch = count // batch  # the last partial batch is dropped, as BN models prefer
-        total = cfg.epochs * per_epoch
-        if cfg.max_steps:
-            total = min(total, cfg.max_steps)
-        return cls(batch, per_epoch, total)
-
-
-class _StopFlag:
-    """Turns SIGINT/SIGTERM into a flag checked between steps, so a checkpoint is consistent."""
-
-    def __init__(self) -> None:
-        self.raised: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> "_StopFlag":
-        try:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                if signal.getsignal(sig) is signal.SIG_IGN:
-                    continue  # e.g. SIGINT in a background job: the user asked not to be interrupted
-                self._previous[sig] = signal.signal(sig, self._handle)
-        except ValueError:  # not the main thread: leave signals alone
-            pass
-        return self
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        self.raised = signum
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 Evaluator = Callable[[Any], dict[str, float]]
-
-
-@dataclass
-class NonFiniteSteps:
-    """Steps whose updates were skipped for non-finite losses or gradients, and the rollbacks they
-    caused; part of every checkpoint, so a resumed run counts on and keeps its lowered rates."""
-
-    skipped: int = 0  # skipped steps in all, those of rolled-back stretches included
-    streak: int = 0  # consecutive skipped steps up to the current one
-    rollbacks: int = 0
-    lr_scale: float = 1.0  # both learning rates are the config's times this
-
-    def record(self, skipped: bool) -> None:
-        self.skipped += skipped
-        self.streak = self.streak + 1 if skipped else 0
 
 
 class Trainer:
@@ -230,7 +161,7 @@ class Trainer:
         logged_steps, skipped, interval_start = 0, 0, time.perf_counter()
         order, order_epoch = None, -1
         try:
-            with _StopFlag() as stop:
+            with StopFlag() as stop:
                 while self.step < sched.total_steps:
                     epoch, index = divmod(self.step, sched.steps_per_epoch)
                     if epoch != order_epoch:
@@ -296,23 +227,11 @@ class Trainer:
         roll back to the last checkpoint with both learning rates lowered (at most MAX_ROLLBACKS
         times); the lowered rates go into metrics.jsonl and, at once, into the checkpoint."""
         bad = self.nonfinite
-        what = (f"steps {self.step - bad.streak + 1}-{self.step} all had non-finite (NaN or inf) losses or "
-                "gradients, so their updates were skipped")
-        intact = f"The last checkpoint, {self.run.checkpoint}, is intact"
-        if self.cfg.on_nonfinite == "stop":
-            raise TrainingError(f"stopped at step {self.step}: {what}. {intact}. Try lower learning rates "
-                                "(--lr-g, --lr-d), precision fp32, or --set on_nonfinite=rollback to roll back "
-                                "automatically with lower learning rates")
-        if bad.rollbacks >= MAX_ROLLBACKS:
-            raise TrainingError(f"stopped at step {self.step}: {what}, even after {bad.rollbacks} rollbacks that "
-                                f"lowered the learning rates to {_rates(self.learning_rates())}. {intact}. Try a new "
-                                "run with lower learning rates (--lr-g, --lr-d), precision fp32 or another seed, or "
-                                "look for broken images in the data")
+        what = bad.check_rollback_allowed(self.cfg, self.step, self.run.checkpoint, self.learning_rates())
         from_step = self.step
         state = load_checkpoint(self.run.checkpoint)
         self.restore(state)
-        self.nonfinite = dataclasses.replace(bad, streak=0, rollbacks=bad.rollbacks + 1,
-                                             lr_scale=bad.lr_scale * self.cfg.rollback_lr_factor)
+        self.nonfinite = bad.rolled_back(self.cfg.rollback_lr_factor)
         self.model.scale_learning_rates(self.nonfinite.lr_scale)
         self.rewind_run_dir()
         rates = self.learning_rates()
@@ -322,7 +241,7 @@ class Trainer:
             "rollback": {"from_step": from_step, "rollbacks": self.nonfinite.rollbacks,
                          "lr_scale": self.nonfinite.lr_scale, **rates}})
         log.warning("%s; rolled back to step %d with learning rates %s (rollback %d of at most %d)", what,
-                    self.step, _rates(rates), self.nonfinite.rollbacks, MAX_ROLLBACKS)
+                    self.step, format_rates(rates), self.nonfinite.rollbacks, MAX_ROLLBACKS)
         self.save_checkpoint()  # the lowered rates survive a kill from here on
 
     def learning_rates(self) -> dict[str, float]:
@@ -343,10 +262,6 @@ class Trainer:
     def write_figures(self, epoch: int) -> None:
         """The design's per-epoch figures: samples and the D-output histogram (the task's kind)."""
         self.figures.write(self.run, epoch, self.step)
-
-
-def _rates(rates: dict[str, float]) -> str:
-    return ", ".join(f"{name} {value:g}" for name, value in rates.items())
 
 
 def _check_data(data: dict[str, np.ndarray], sizes: dict[str, int]) -> None:

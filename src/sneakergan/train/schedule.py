@@ -1,0 +1,67 @@
+"""When and on what the loop steps: the device, each epoch's data order, the step schedule, and
+SIGINT/SIGTERM turned into a flag the loop checks between steps."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from sneakergan.config import TrainConfig
+from sneakergan.errors import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} requested but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def epoch_order(count: int, seed: int, epoch: int) -> torch.Tensor:
+    """The data order of an epoch depends only on (seed, epoch): resume needs no sampler state."""
+    return torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    batch_size: int
+    steps_per_epoch: int
+    total_steps: int
+
+    @classmethod
+    def for_config(cls, cfg: TrainConfig, count: int) -> "Schedule":
+        batch = min(cfg.batch_size, count)
+        per_epoch = count // batch  # the last partial batch is dropped, as BN models prefer
+        total = cfg.epochs * per_epoch
+        if cfg.max_steps:
+            total = min(total, cfg.max_steps)
+        return cls(batch, per_epoch, total)
+
+
+class StopFlag:
+    """Turns SIGINT/SIGTERM into a flag checked between steps, so a checkpoint is consistent."""
+
+    def __init__(self) -> None:
+        self.raised: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopFlag":
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:
+                    continue  # e.g. SIGINT in a background job: the user asked not to be interrupted
+                self._previous[sig] = signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.raised = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
