@@ -44,6 +44,13 @@ class TrainConfig:
     feature_weight: float = 0.1  # content loss: D feature matching (offline stand-in for VGG loss)
     pretrain_epochs: int = 0  # first epochs train G on the pixel loss alone (SRResNet init)
     degrade: bool = False  # mild random noise / blur / colour jitter of the LR input in training
+    # improved recipes (stage 1; all off in the design's seed presets)
+    augment: str = ""  # DiffAugment policy for everything D sees, e.g. "color,translation,cutout"
+    spectral_norm: bool = False  # spectral normalisation of every D layer
+    r1_gamma: float = 0.0  # R1 penalty weight on real images (0: off), applied lazily ...
+    r1_every: int = 16  # ... every this many D steps (StyleGAN2)
+    gp_weight: float = 0.0  # WGAN-GP gradient penalty weight (0: off), e.g. 10 with loss "wgan"
+    ema_decay: float = 0.0  # EMA of G's weights for samples and evaluation (0: off), e.g. 0.999
     # optimisation
     batch_size: int = 128
     epochs: int = 20
@@ -102,7 +109,7 @@ class TrainConfig:
         if self.eval_samples < 2:
             raise ConfigError(f"eval_samples must be >= 2, got {self.eval_samples}")
         for name in ("max_steps", "max_images", "seed", "eval_every", "pretrain_epochs", "adv_weight",
-                     "feature_weight"):
+                     "feature_weight", "r1_gamma", "gp_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr_g", "lr_d"):
@@ -111,6 +118,20 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.r1_every < 1:
+            raise ConfigError(f"r1_every must be >= 1, got {self.r1_every}")
+        if (self.augment or self.spectral_norm or self.r1_gamma or self.gp_weight or self.ema_decay) \
+                and self.task != "gan":
+            raise ConfigError("augment, spectral_norm, r1_gamma, gp_weight and ema_decay apply to stage 1 "
+                              "(task gan) only")
+        try:
+            from sneakergan.train.augment import parse_policy
+
+            parse_policy(self.augment)
+        except ValueError as exc:
+            raise ConfigError(f"augment: {exc}") from None
         if not 0 < self.rollback_lr_factor <= 1:
             raise ConfigError(f"rollback_lr_factor must be in (0, 1], got {self.rollback_lr_factor}")
         if self.on_nonfinite not in ("rollback", "stop"):
@@ -129,7 +150,7 @@ class TrainConfig:
         for name, limit in limits.items():
             if getattr(self, name) > limit:
                 raise ConfigError(f"{name} must be <= {limit}, got {getattr(self, name)}")
-        for name in ("lr_g", "lr_d", "adv_weight", "feature_weight"):
+        for name in ("lr_g", "lr_d", "adv_weight", "feature_weight", "r1_gamma", "gp_weight"):
             if not math.isfinite(getattr(self, name)):
                 raise ConfigError(f"{name} must be finite, got {getattr(self, name)}")
 

@@ -45,7 +45,9 @@ def load_stage_generator(run_dir: str | Path | None, stage: str, task: str, opti
         origin = f"the bundled {stage} model"
     else:
         run, cfg = open_run(run_dir, task, option)
-        state = load_checkpoint(run.checkpoint)["model"]["generator"]
+        model = load_checkpoint(run.checkpoint)["model"]
+        # A recipe with an EMA of G samples from the average, in training and from here alike.
+        state = model["generator_ema"]["weights"] if "generator_ema" in model else model["generator"]
         origin = f"checkpoint in {run_dir}"
     generator = build(cfg)
     try:

@@ -13,10 +13,13 @@ def _changed(before, module):
     return any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
 
 
-@pytest.mark.parametrize("preset", ["seed-mlp", "seed-dcgan"])
-def test_one_d_step_and_one_g_step_change_their_own_parameters(preset):
+@pytest.mark.parametrize("preset, loss", [("seed-mlp", "bce"), ("seed-dcgan", "lsgan"), ("sngan-diffaug", "hinge"),
+                                          ("sngan-diffaug", "ragan"), ("sngan-diffaug", "wgan")])
+def test_one_d_step_and_one_g_step_change_their_own_parameters(preset, loss):
     torch.manual_seed(0)
-    model = UnconditionalGAN(load_preset(preset).replace(g_width=16, d_width=16), torch.device("cpu"))
+    penalties = {"gp_weight": 10.0 if loss == "wgan" else 0.0, "r1_gamma": 1.0 if loss == "ragan" else 0.0}
+    cfg = load_preset(preset).replace(g_width=16, d_width=16, loss=loss, device="cpu", **penalties)
+    model = UnconditionalGAN(cfg, torch.device("cpu"))
     real = torch.rand(8, 3, 28, 28) * 2 - 1
     fake = model.generator(torch.randn(8, 32))
 
@@ -26,7 +29,7 @@ def test_one_d_step_and_one_g_step_change_their_own_parameters(preset):
     assert not _changed(g_before, model.generator)  # D's step leaves G alone
 
     d_before = _params(model.discriminator)
-    g_metrics = model.g_step(fake)
+    g_metrics = model.g_step(fake, real)
     assert _changed(g_before, model.generator)
     assert not _changed(d_before, model.discriminator)  # G's step leaves D alone
     for value in {**d_metrics, **g_metrics}.values():

@@ -92,5 +92,57 @@ def _smallest_grid(args: argparse.Namespace) -> tuple[int, int]:
     return width * args.scale, height * args.scale
 
 
+def _add_interpolate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("interpolate", help="morph between the sneakers of several seeds (strip PNG or GIF)",
+                       description="Walk the latent space from seed to seed (spherical interpolation) through "
+                                   "stage 1 and stage 2; seed s's end is the first sneaker of `generate --seed s`.")
+    p.add_argument("--seeds", type=int, nargs="+", required=True, metavar="SEED", help="two or more seeds")
+    p.add_argument("--steps", type=int, default=8, help="frames from one seed to the next, both included (default 8)")
+    p.add_argument("--out", required=True, help="a .png strip (one row per seed pair) or an animated .gif")
+    p.add_argument("--lr-run", "--run", dest="lr_run", help="stage-1 run folder (default: the bundled model)")
+    p.add_argument("--sr-run", help="stage-2 run folder (default: the bundled model)")
+    p.add_argument("--stage", choices=("lr", "sr"), default="sr", help="sr (default): 112x112; lr: 28x28")
+    p.add_argument("--frame-ms", type=int, default=120, help="GIF: milliseconds per frame (default 120)")
+    p.add_argument("--scale", type=int, default=1, help="enlarge (nearest neighbour)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="as for generate")
+    p.add_argument("--replace", action="store_true", help="overwrite an existing --out")
+    p.set_defaults(handler=cmd_interpolate)
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from sneakergan.interpolate import interpolation_frames, write_gif, write_strip
+    from sneakergan.train.loop import resolve_device
+    from sneakergan.train.precision import autocast, resolve_precision
+
+    if len(args.seeds) < 2:
+        raise ConfigError("--seeds needs at least two seeds to interpolate between")
+    for seed in args.seeds:
+        check_seed(seed)
+    check_range("--steps", args.steps, 2, 256)
+    check_range("--frame-ms", args.frame_ms, 10, 10_000)
+    check_range("--scale", args.scale, 1, 16)
+    check_device(args.device)
+    frames = (len(args.seeds) - 1) * (args.steps - 1) + 1
+    check_range("frames (seeds x steps)", frames, 2, MAX_SAMPLES)
+    if args.stage == "lr" and args.sr_run:
+        raise ConfigError("--sr-run needs --stage sr")
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".png", ".gif"):
+        raise ConfigError(f"--out {out} must end in .png (a strip) or .gif (an animation)")
+    check_output_file("--out", out, suffix, args.replace)
+    device = resolve_device(args.device)
+    with autocast(device, resolve_precision(args.precision, device)):
+        images = interpolation_frames(args.lr_run, args.sr_run, args.stage, args.seeds, args.steps, device)
+    if suffix == ".gif":
+        write_gif(images, out, args.frame_ms, args.scale)
+    else:
+        write_strip(images, out, args.scale)
+    log.info("wrote %d frames from seed %s to %s", len(images), " to ".join(map(str, args.seeds)), out)
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     _add_generate_parser(sub)
+    _add_interpolate_parser(sub)

@@ -49,17 +49,33 @@ class AdversarialModel:
                         if needs_loss_scaling(cfg.precision) else {})
 
     def d_step(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One discriminator update on a real batch and a (detached) generated batch."""
-        real_logits = self.discriminator(real)
-        fake_logits = self.discriminator(fake.detach())
+        """One discriminator update on a real batch and a (detached) generated batch, plus the
+        penalties a subclass adds (`d_penalties`)."""
+        real_in, fake_in = self.d_inputs(real), self.d_inputs(fake.detach())
+        real_in.requires_grad_(self.needs_real_gradient())
+        real_logits = self.discriminator(real_in)
+        fake_logits = self.discriminator(fake_in)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
-        skipped = self.update(self.opt_d, self.discriminator, d_loss)
+        penalties = self.d_penalties(real_in, real_logits, fake_in)
+        skipped = self.update(self.opt_d, self.discriminator, d_loss + sum(penalties.values()))
         return {
             "d_loss": d_loss.detach(),
+            **{name: value.detach() for name, value in penalties.items()},
             "d_real": self.loss.d_output(real_logits.detach()).mean(),
             "d_fake": self.loss.d_output(fake_logits.detach()).mean(),
             "d_skipped": skipped,
         }
+
+    # Hooks for the recipes (stage 1 overrides them): what D sees, and penalties on D.
+    def d_inputs(self, images: torch.Tensor) -> torch.Tensor:
+        return images
+
+    def needs_real_gradient(self) -> bool:
+        return False
+
+    def d_penalties(self, real: torch.Tensor, real_logits: torch.Tensor,
+                    fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {}
 
     def update(self, optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor) -> torch.Tensor:
         """Backpropagate `loss` and step `optimizer` unless the loss or a gradient of `module` is

@@ -13,7 +13,10 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.models import get_architecture
+from sneakergan.models.layers import apply_spectral_norm
 from sneakergan.train.adversarial import AdversarialModel, eval_mode
+from sneakergan.train.augment import diff_augment, parse_policy
+from sneakergan.train.ema import EMA
 
 
 def build_generator(cfg: TrainConfig) -> torch.nn.Module:
@@ -39,17 +42,72 @@ def memory_format_for(module: torch.nn.Module) -> torch.memory_format:
 
 
 class UnconditionalGAN(AdversarialModel):
+    """Stage 1: G maps noise to images. The design's recipe (BCE or LSGAN, nothing else) and the
+    improvements the config switches on: DiffAugment of D's inputs, lazy R1 and WGAN-GP gradient
+    penalties, spectral normalisation of D (at build time), and an EMA of G for sampling."""
+
     def __init__(self, cfg: TrainConfig, device: torch.device):
         generator, discriminator = build_generator(cfg), build_discriminator(cfg)
+        if cfg.spectral_norm:
+            apply_spectral_norm(discriminator)
         self.memory_format = memory_format_for(discriminator)
         super().__init__(cfg, device, generator.to(memory_format=memory_format_for(generator)),
                          discriminator.to(memory_format=self.memory_format))
+        self.augmentations = parse_policy(cfg.augment)
+        self.ema = EMA(self.generator, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        self.d_updates = 0  # counts D updates for the lazy R1 schedule; part of the state
 
-    def g_step(self, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One generator update through the just-updated discriminator."""
-        g_loss = self.loss.g_loss(self.discriminator(fake))
+    # --- D's side: augmentations and penalties (hooks of AdversarialModel.d_step) -------------
+    def d_inputs(self, images: torch.Tensor) -> torch.Tensor:
+        return diff_augment(images, self.augmentations)
+
+    def needs_real_gradient(self) -> bool:
+        return self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
+
+    def d_penalties(self, real: torch.Tensor, real_logits: torch.Tensor,
+                    fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        penalties = {}
+        if self.needs_real_gradient():
+            # Lazy R1 (StyleGAN2): gamma/2 E[|grad D(x)|^2] every r1_every steps, scaled up to match.
+            (grad,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
+            r1 = grad.float().pow(2).flatten(1).sum(1).mean()
+            penalties["r1_penalty"] = self.cfg.r1_gamma / 2 * self.cfg.r1_every * r1
+        if self.cfg.gp_weight > 0:
+            penalties["gp_penalty"] = self.cfg.gp_weight * gradient_penalty(self.discriminator, real, fake)
+        return penalties
+
+    # --- G's side ---------------------------------------------------------------------------
+    def g_step(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """One generator update through the just-updated discriminator (and its augmentations)."""
+        real_logits = None
+        if self.loss.needs_real_in_g:
+            with torch.no_grad():
+                real_logits = self.discriminator(self.d_inputs(real))
+        g_loss = self.loss.g_loss(self.discriminator(self.d_inputs(fake)), real_logits)
         skipped = self.update(self.opt_g, self.generator, g_loss)
+        if self.ema is not None and not skipped:
+            self.ema.update(self.generator)
         return {"g_loss": g_loss.detach(), "g_skipped": skipped}
+
+    def sampler(self) -> torch.nn.Module:
+        """The generator samples and evaluations use: the EMA one when the recipe keeps it."""
+        return self.ema.model if self.ema is not None else self.generator
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["d_updates"] = self.d_updates
+        if self.ema is not None:
+            state["generator_ema"] = self.ema.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.d_updates = int(state.get("d_updates", 0))
+        if self.ema is not None:
+            if "generator_ema" in state:
+                self.ema.load_state_dict(state["generator_ema"])
+            else:  # a run that kept no average until now: start it from the current weights
+                self.ema = EMA(self.generator, self.cfg.ema_decay)
 
     def train_step(self, batch: Mapping[str, torch.Tensor] | torch.Tensor, noise: torch.Generator,
                    epoch: int = 0) -> dict[str, Any]:
@@ -61,10 +119,20 @@ class UnconditionalGAN(AdversarialModel):
         # detached, then G is updated through the new D. Saves a generator forward per step.
         fake = self.generator(sample_noise(real.shape[0], self.cfg.z_dim, noise, self.device))
         metrics = self.d_step(real, fake)
-        metrics.update(self.g_step(fake))
+        self.d_updates += 1
+        metrics.update(self.g_step(fake, real))
         return self.finish_step(metrics, snapshot)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        with eval_mode(self.generator):
-            return self.generator(z.to(self.device))
+        with eval_mode(self.sampler()) as generator:
+            return generator(z.to(self.device))
+
+
+def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(|grad D(x_hat)| - 1)^2] at random points x_hat on the
+    lines between real and generated images."""
+    mix = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    between = (mix * real.detach() + (1 - mix) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(between).float().sum(), between, create_graph=True)
+    return (grad.float().flatten(1).norm(dim=1) - 1).pow(2).mean()
