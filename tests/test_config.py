@@ -62,3 +62,51 @@ def test_the_sr_preset_and_its_fields():
         with pytest.raises(ConfigError, match=message):
             cfg.with_overrides([assignment])
     assert load_preset("seed-mlp").task == "gan"  # stage-1 presets and old config.json files: task gan
+
+
+def test_condition_and_class_names():
+    from sneakergan.data.colour import COLOUR_NAMES
+
+    cfg = load_preset("sngan-cgan-colour")
+    assert (cfg.condition, cfg.class_names, cfg.n_classes) == ("colour", (), 0)  # classes come with the data
+    base = load_preset("sngan-diffaug")  # the preset is sngan-diffaug plus the condition,
+    assert base.replace(condition="colour", augment="translation,cutout", preset=cfg.preset,
+                        description=cfg.description) == cfg  # without the colour jitter
+    filled = cfg.replace(class_names=COLOUR_NAMES)
+    assert filled.n_classes == 10 and load_config_json(filled.to_json(), "x") == filled  # a list in JSON, a tuple back
+    price = load_preset("sngan-diffaug").with_overrides(["condition=price"]).replace(class_names=("cheap", "expensive"))
+    assert price.n_classes == 2 and json.loads(price.to_json())["class_names"] == ["cheap", "expensive"]
+    with pytest.raises(ConfigError, match="needs class_names, which `sneakergan train` fills from the data"):
+        cfg.require_classes()
+
+
+@pytest.mark.parametrize("preset, changes, message", [
+    ("sngan-diffaug", {"condition": "size"}, "condition must be '', 'price', 'colour', got 'size'"),
+    ("seed-dcgan", {"condition": "price"}, "architecture 'dcgan' has no class-conditional version .*sngan"),
+    ("seed-srgan", {"condition": "price"}, "stage 1"),
+    ("sngan-diffaug", {"class_names": ("cheap", "expensive")}, "class_names belong to a class-conditional run"),
+    ("sngan-diffaug", {"condition": "price", "class_names": ("cheap",)}, "two or more distinct non-empty names"),
+    ("sngan-diffaug", {"condition": "price", "class_names": ("a", "a")}, "two or more distinct"),
+    ("sngan-diffaug", {"condition": "price", "class_names": ("a", "")}, "two or more distinct non-empty"),
+    ("sngan-diffaug", {"condition": "colour", "class_names": ("red", "blue")}, "class_names of condition colour must"),
+])
+def test_bad_conditions_name_the_problem(preset, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        load_preset(preset).replace(**changes)
+
+
+def test_class_names_come_from_the_data_not_from_set():
+    with pytest.raises(ConfigError, match="class_names cannot be set: `sneakergan train` fills it from the data"):
+        load_preset("sngan-cgan-colour").with_overrides(["class_names=red"])
+    with pytest.raises(ConfigError, match="class_names must be a list of strings"):
+        load_config_json(json.dumps({"condition": "price", "architecture": "sngan", "class_names": "ab"}), "x")
+
+
+def test_configs_from_before_conditioning_still_load():
+    values = json.loads(load_preset("sngan-diffaug").to_json())
+    del values["condition"], values["class_names"]
+    old = load_config_json(json.dumps(values), "old config.json")
+    assert (old.condition, old.class_names, old.n_classes) == ("", (), 0)
+    from sneakergan.bundle import load_bundled
+
+    assert load_bundled("stage1")[1].n_classes == 0  # the bundled model's config has neither field

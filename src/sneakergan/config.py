@@ -23,6 +23,8 @@ PRECISIONS = ("fp32", "bf16", "fp16", "auto")  # see train/precision.py
 # below 2**63: this bound leaves room for any epoch count.
 MAX_SEED = 2**43
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")  # what resolve_device accepts
+CONDITIONS = ("", "price", "colour")  # TrainConfig.condition: what a class-conditional stage 1 is conditioned on
+MAX_CLASSES = 1_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class TrainConfig:
     r1_every: int = 16  # ... every this many D steps (StyleGAN2)
     gp_weight: float = 0.0  # WGAN-GP gradient penalty weight (0: off), e.g. 10 with loss "wgan"
     ema_decay: float = 0.0  # EMA of G's weights for samples and evaluation (0: off), e.g. 0.999
+    # class-conditional stage 1 (cGAN): "" unconditional, "price" the data's class folders (e.g. cheap,
+    # expensive), "colour" each image's dominant colour (data/colour.py)
+    condition: str = ""
+    class_names: tuple[str, ...] = ()  # the classes' names by label index: filled from the data by `train`
     # optimisation
     batch_size: int = 128
     epochs: int = 20
@@ -126,6 +132,7 @@ class TrainConfig:
                 and self.task != "gan":
             raise ConfigError("augment, spectral_norm, r1_gamma, gp_weight and ema_decay apply to stage 1 "
                               "(task gan) only")
+        self._validate_condition(family.conditional)
         try:
             from sneakergan.train.augment import parse_policy
 
@@ -142,6 +149,45 @@ class TrainConfig:
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         self._validate_bounds()
         return self
+
+    @property
+    def n_classes(self) -> int:
+        """Classes of a class-conditional run (0: unconditional, or not yet known before the data is loaded)."""
+        return len(self.class_names) if self.condition else 0
+
+    def require_classes(self) -> int:
+        """n_classes of a class-conditional config, which must know its classes by now."""
+        if not self.n_classes:
+            raise ConfigError(f"condition {self.condition!r} needs class_names, which `sneakergan train` fills "
+                              "from the data")
+        return self.n_classes
+
+    def _validate_condition(self, family_conditional: bool) -> None:
+        if self.condition not in CONDITIONS:
+            raise ConfigError(f"condition must be {', '.join(repr(c) for c in CONDITIONS)}, got {self.condition!r}")
+        if not self.condition:
+            if self.class_names:
+                raise ConfigError("class_names belong to a class-conditional run; set condition too")
+            return
+        if self.task != "gan":
+            raise ConfigError("condition applies to stage 1 (task gan) only")
+        if not family_conditional:
+            from sneakergan.models.registry import architecture_names, get_architecture
+
+            able = [name for name in architecture_names() if get_architecture(name).conditional]
+            raise ConfigError(f"architecture {self.architecture!r} has no class-conditional version "
+                              f"(condition needs one of: {', '.join(able)})")
+        if self.class_names:
+            if len(self.class_names) < 2 or len(set(self.class_names)) != len(self.class_names) \
+                    or not all(self.class_names):
+                raise ConfigError(f"class_names must be two or more distinct non-empty names, got {self.class_names}")
+            if len(self.class_names) > MAX_CLASSES:
+                raise ConfigError(f"class_names: at most {MAX_CLASSES} classes, got {len(self.class_names)}")
+            if self.condition == "colour":
+                from sneakergan.data.colour import COLOUR_NAMES
+
+                if self.class_names != COLOUR_NAMES:
+                    raise ConfigError(f"class_names of condition colour must be {', '.join(COLOUR_NAMES)}")
 
     def _validate_bounds(self) -> None:
         """Upper bounds: an absurd value is a one-line error now, not an allocation traceback later."""
@@ -186,12 +232,17 @@ class TrainConfig:
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
+_NAMES = "tuple[str, ...]"
 
 
 def _coerce(key: str, value: Any, origin: str) -> Any:
     kind = _FIELD_TYPES[key]
     if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if kind == _NAMES:  # a JSON or TOML list of strings
+        if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{origin}: {key} must be a list of strings, got {value!r}")
+        return tuple(value)
     expected = {"int": int, "float": float, "str": str, "bool": bool}[kind]
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{origin}: {key} must be {kind}, got {value!r}")
@@ -202,6 +253,8 @@ def parse_field(key: str, raw: str) -> Any:
     if key not in _FIELD_TYPES:
         raise ConfigError(f"unknown config field {key!r}; known: {', '.join(sorted(_FIELD_TYPES))}")
     kind = _FIELD_TYPES[key]
+    if kind == _NAMES:
+        raise ConfigError(f"{key} cannot be set: `sneakergan train` fills it from the data (set condition instead)")
     try:
         if kind == "int":
             return int(raw)

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sneakergan.errors import RunDirError
+from sneakergan.config import TrainConfig
+from sneakergan.errors import ConfigError, RunDirError
+from sneakergan.train.cgan_model import sample_labels
 from sneakergan.train.gan_model import build_generator, sample_noise
 from sneakergan.train.loop import resolve_device
 from sneakergan.viz.grid import make_grid, save_png, to_uint8
@@ -15,26 +17,58 @@ from sneakergan.viz.grid import make_grid, save_png, to_uint8
 BATCH = 256
 
 
-def load_generator(run_dir: str | Path | None, device: torch.device) -> tuple[torch.nn.Module, int]:
-    """Stage 1's generator from a run's checkpoint, or the bundled one when `run_dir` is None."""
+def load_stage1(run_dir: str | Path | None, device: torch.device) -> tuple[torch.nn.Module, TrainConfig]:
+    """Stage 1's generator and config from a run's checkpoint, or the bundled ones when `run_dir` is None."""
     from sneakergan.pipeline import load_stage_generator
 
     generator, cfg = load_stage_generator(run_dir, "stage1", "gan", "--lr-run", build_generator)
-    return generator.to(device), cfg.z_dim
+    return generator.to(device), cfg
 
 
-def generate_images(run_dir: str | Path | None, count: int, seed: int, device: str = "auto") -> np.ndarray:
-    """`count` images as uint8 NHWC; the same seed gives the same images on any device."""
+def load_generator(run_dir: str | Path | None, device: torch.device) -> tuple[torch.nn.Module, int]:
+    """Stage 1's generator and its z_dim (see `load_stage1`)."""
+    generator, cfg = load_stage1(run_dir, device)
+    return generator, cfg.z_dim
+
+
+def generate_images(run_dir: str | Path | None, count: int, seed: int, device: str = "auto",
+                    label: str | None = None) -> np.ndarray:
+    """`count` images as uint8 NHWC; the same seed gives the same images on any device.
+
+    `label`: a class name of a class-conditional run (its config's class_names): images of that
+    class only. Without it a conditional run draws each image's class uniformly from the seed.
+    """
     target = resolve_device(device)
-    generator, z_dim = load_generator(run_dir, target)
-    return sample_images(generator, z_dim, count, seed, target)
+    generator, cfg = load_stage1(run_dir, target)
+    index = class_index(cfg, label, run_dir)
+    return sample_images(generator, cfg.z_dim, count, seed, target, n_classes=cfg.n_classes, label=index)
+
+
+def class_index(cfg: TrainConfig, label: str | None, run_dir: str | Path | None) -> int | None:
+    """The index of class `label` in a stage-1 config; a ConfigError when it has no such class."""
+    if label is None:
+        return None
+    model = "the bundled stage-1 model" if run_dir is None else f"the stage-1 run {run_dir}"
+    if not cfg.condition:
+        raise ConfigError(f"--label needs a class-conditional stage-1 model; {model} is unconditional")
+    if label not in cfg.class_names:
+        raise ConfigError(f"unknown --label {label!r}; {model} knows {', '.join(cfg.class_names)}")
+    return cfg.class_names.index(label)
 
 
 @torch.no_grad()
-def sample_images(generator: torch.nn.Module, z_dim: int, count: int, seed: int, device: torch.device) -> np.ndarray:
+def sample_images(generator: torch.nn.Module, z_dim: int, count: int, seed: int, device: torch.device,
+                  n_classes: int = 0, label: int | None = None) -> np.ndarray:
+    """`n_classes` > 0 (a class-conditional G): class `label` for all, or uniform classes drawn from
+    the seed after the noise (so a seed's noise is the same with and without a label)."""
     noise = torch.Generator().manual_seed(seed)
     z = sample_noise(count, z_dim, noise, device)
-    return np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
+    if not n_classes:
+        return np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
+    labels = (torch.full((count,), label, device=device) if label is not None
+              else sample_labels(count, n_classes, noise, device))
+    return np.concatenate([to_uint8(generator(chunk, classes))
+                           for chunk, classes in zip(z.split(BATCH), labels.split(BATCH))])
 
 
 def check_output(out: Path, fmt: str, replace: bool) -> None:

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sneakergan.generate import BATCH, load_generator
+from sneakergan.errors import ConfigError
+from sneakergan.generate import BATCH, load_stage1
 from sneakergan.io import atomic_path
 from sneakergan.train.gan_model import sample_noise
 from sneakergan.viz.grid import make_grid, save_png, to_uint8
@@ -43,8 +44,10 @@ def interpolation_frames(lr_run: str | Path | None, sr_run: str | Path | None, s
     """uint8 NHWC frames: stage 1's 28x28 images, or (stage "sr") their 112x112 versions."""
     from sneakergan.pipeline import apply_stage2
 
-    generator, z_dim = load_generator(lr_run, device)
-    z = latent_path(seeds, z_dim, steps).to(device)
+    generator, cfg = load_stage1(lr_run, device)
+    if cfg.condition:
+        raise ConfigError("interpolate does not take class-conditional stage-1 runs yet; use generate --label")
+    z = latent_path(seeds, cfg.z_dim, steps).to(device)
     frames = np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
     return apply_stage2(sr_run, frames, str(device)) if stage == "sr" else frames
 

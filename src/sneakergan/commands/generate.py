@@ -34,6 +34,8 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
                    help="put each 28x28 input (nearest-upscaled) beside its 112x112 output")
     p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", help="the class to generate, for a class-conditional stage-1 run (a name from its "
+                   "config's class_names, e.g. cheap or red; default: classes drawn uniformly)")
     p.add_argument("--out", required=True, help="grid PNG path, or a folder with --format files")
     p.add_argument("--format", choices=("grid", "files"), default="grid")
     p.add_argument("--nrow", type=int, help="images per grid row (default: square)")
@@ -69,7 +71,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         check_writable_parent("--out", out)
     device = resolve_device(args.device)
     with autocast(device, resolve_precision(args.precision, device)):
-        images = generate_images(args.lr_run, args.n, args.seed, str(device))
+        images = generate_images(args.lr_run, args.n, args.seed, str(device), label=args.label)
         if args.stage == "sr":
             images = apply_stage2(args.sr_run, images, str(device), show_lr=args.show_lr)
     if args.format == "grid":

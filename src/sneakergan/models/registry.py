@@ -20,14 +20,16 @@ class ArchitectureFamily:
     # The training task whose builders know this family's constructor arguments: "gan" families
     # take (z_dim, image_size, width); "sr" families take (blocks, width). Config checks it.
     task: str = "gan"
+    # Whether both constructors also take n_classes (> 0: class-conditional G(z, y) and D(x, y)).
+    conditional: bool = False
 
 
 _FAMILIES: Registry[ArchitectureFamily] = Registry("architecture")
 
 
-def register_architecture(name: str, *, generator: Callable[..., nn.Module],
-                          discriminator: Callable[..., nn.Module], task: str = "gan") -> None:
-    _FAMILIES.register(name, ArchitectureFamily(name, generator, discriminator, task))
+def register_architecture(name: str, *, generator: Callable[..., nn.Module], discriminator: Callable[..., nn.Module],
+                          task: str = "gan", conditional: bool = False) -> None:
+    _FAMILIES.register(name, ArchitectureFamily(name, generator, discriminator, task, conditional))
 
 
 def get_architecture(name: str) -> ArchitectureFamily:

@@ -2,6 +2,14 @@
 recipes' stage-1 family. Unlike the design's DCGAN, G upsamples with nearest neighbour + 3x3
 convolutions (no checkerboard artefacts) and D has no batch norm, so spectral normalisation
 (`spectral_norm = true`) and gradient penalties act on a plain function of each image.
+
+With `n_classes` > 0 both are class-conditional (cGAN, `condition` in the config). G concatenates a
+learned class embedding (z_dim wide) to z before its first layer: the label then sets the 7x7 layout
+all later layers refine, and n_classes = 0 keeps today's layers untouched. (Conditional batch norm,
+as in Miyato & Koyama's G, adds per-class scales to all three BN layers; with 2 to 10 classes and
+global properties such as colour the input embedding suffices.) D is a projection discriminator
+(Miyato & Koyama 2018): logit = head(phi(x)) + <embed(y), phi(x)>, phi(x) being the flattened 7x7
+features the unconditional head already reads, so both terms see the same features.
 """
 
 from __future__ import annotations
@@ -15,12 +23,12 @@ from sneakergan.models.registry import register_architecture
 class SNGANGenerator(nn.Module):
     """z -> linear -> 7x7 (4w) -> up, conv -> 14x14 (2w) -> up, conv -> 28x28 (w) -> conv -> 3, tanh."""
 
-    def __init__(self, z_dim: int = 32, image_size: int = 28, channels: int = 3, width: int = 32):
+    def __init__(self, z_dim: int = 32, image_size: int = 28, channels: int = 3, width: int = 32, n_classes: int = 0):
         super().__init__()
         if image_size != 28:
             raise ValueError("the SNGAN generator is built for 28x28 images")
-        self.z_dim, self.width = z_dim, width
-        self.project = nn.Linear(z_dim, 4 * width * 7 * 7)
+        self.z_dim, self.width, self.n_classes = z_dim, width, n_classes
+        self.project = nn.Linear(z_dim * (2 if n_classes else 1), 4 * width * 7 * 7)
         self.net = nn.Sequential(
             nn.BatchNorm2d(4 * width), nn.ReLU(),
             nn.Upsample(scale_factor=2), nn.Conv2d(4 * width, 2 * width, 3, 1, 1),
@@ -29,18 +37,23 @@ class SNGANGenerator(nn.Module):
             nn.BatchNorm2d(width), nn.ReLU(),
             nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh(),
         )
+        if n_classes:  # created last: an unconditional G draws its initial weights exactly as before
+            self.embed = nn.Embedding(n_classes, z_dim)  # N(0, 1), the scale of z
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(self.project(z.flatten(1)).view(z.shape[0], 4 * self.width, 7, 7))
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        z = z.flatten(1)
+        z = torch.cat([z, _embed(self, labels)], dim=1) if self.n_classes else _no_labels(z, labels)
+        return self.net(self.project(z).view(z.shape[0], 4 * self.width, 7, 7))
 
 
 class SNGANDiscriminator(nn.Module):
     """28x28 -> conv3 (w) -> conv4/2 (2w, 14x14) -> conv3 -> conv4/2 (4w, 7x7) -> conv3 -> linear."""
 
-    def __init__(self, image_size: int = 28, channels: int = 3, width: int = 32):
+    def __init__(self, image_size: int = 28, channels: int = 3, width: int = 32, n_classes: int = 0):
         super().__init__()
         if image_size != 28:
             raise ValueError("the SNGAN discriminator is built for 28x28 images")
+        self.n_classes = n_classes
         act = nn.LeakyReLU(0.1)
         self.net = nn.Sequential(
             nn.Conv2d(channels, width, 3, 1, 1), act,
@@ -50,9 +63,29 @@ class SNGANDiscriminator(nn.Module):
             nn.Conv2d(4 * width, 4 * width, 3, 1, 1), act,
         )
         self.head = nn.Linear(4 * width * 7 * 7, 1)
+        if n_classes:  # the projection: one feature-sized vector per class (Glorot init, as in their code)
+            self.embed = nn.Embedding(n_classes, 4 * width * 7 * 7)
+            nn.init.xavier_uniform_(self.embed.weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.net(x).flatten(1)).flatten()
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.net(x).flatten(1)
+        logits = self.head(features).flatten()
+        if not self.n_classes:
+            return _no_labels(logits, labels)
+        return logits + (_embed(self, labels) * features).sum(dim=1)
 
 
-register_architecture("sngan", generator=SNGANGenerator, discriminator=SNGANDiscriminator)
+def _embed(module: nn.Module, labels: torch.Tensor | None) -> torch.Tensor:
+    if labels is None:
+        raise ValueError(f"this {type(module).__name__} is class-conditional: pass the labels")
+    return module.embed(labels)
+
+
+def _no_labels(output: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """`output` unchanged; an unconditional model refuses labels rather than ignore them."""
+    if labels is not None:
+        raise ValueError("labels given to an unconditional model (built with n_classes=0)")
+    return output
+
+
+register_architecture("sngan", generator=SNGANGenerator, discriminator=SNGANDiscriminator, conditional=True)

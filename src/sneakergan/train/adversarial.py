@@ -18,6 +18,8 @@ from sneakergan.config import TrainConfig
 from sneakergan.losses import get_loss
 from sneakergan.train.precision import needs_loss_scaling
 
+Labels = tuple[torch.Tensor, torch.Tensor] | None  # (real, fake) class labels of a class-conditional step
+
 
 @contextlib.contextmanager
 def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
@@ -48,15 +50,17 @@ class AdversarialModel:
         self.scalers = ({self.opt_g: torch.amp.GradScaler(device.type), self.opt_d: torch.amp.GradScaler(device.type)}
                         if needs_loss_scaling(cfg.precision) else {})
 
-    def d_step(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def d_step(self, real: torch.Tensor, fake: torch.Tensor, labels: Labels = None) -> dict[str, torch.Tensor]:
         """One discriminator update on a real batch and a (detached) generated batch, plus the
-        penalties a subclass adds (`d_penalties`)."""
+        penalties a subclass adds (`d_penalties`). `labels`: (real's, fake's) class labels for a
+        class-conditional D; None for an unconditional one."""
+        real_labels, fake_labels = labels if labels is not None else (None, None)
         real_in, fake_in = self.d_inputs(real), self.d_inputs(fake.detach())
         real_in.requires_grad_(self.needs_real_gradient())
-        real_logits = self.discriminator(real_in)
-        fake_logits = self.discriminator(fake_in)
+        real_logits = self.d_logits(real_in, real_labels)
+        fake_logits = self.d_logits(fake_in, fake_labels)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
-        penalties = self.d_penalties(real_in, real_logits, fake_in)
+        penalties = self.d_penalties(real_in, real_logits, fake_in, real_labels)
         skipped = self.update(self.opt_d, self.discriminator, d_loss + sum(penalties.values()))
         return {
             "d_loss": d_loss.detach(),
@@ -66,6 +70,10 @@ class AdversarialModel:
             "d_skipped": skipped,
         }
 
+    def d_logits(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """D's logits; a class-conditional D also gets the images' class labels."""
+        return self.discriminator(images) if labels is None else self.discriminator(images, labels)
+
     # Hooks for the recipes (stage 1 overrides them): what D sees, and penalties on D.
     def d_inputs(self, images: torch.Tensor) -> torch.Tensor:
         return images
@@ -73,8 +81,9 @@ class AdversarialModel:
     def needs_real_gradient(self) -> bool:
         return False
 
-    def d_penalties(self, real: torch.Tensor, real_logits: torch.Tensor,
-                    fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def d_penalties(self, real: torch.Tensor, real_logits: torch.Tensor, fake: torch.Tensor,
+                    labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Penalty terms of D's loss by name; `labels` are the real images' (class-conditional D)."""
         return {}
 
     def update(self, optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor) -> torch.Tensor:
@@ -131,10 +140,10 @@ class AdversarialModel:
         return sum(t.numel() * t.element_size() for t in tensors) + moments
 
     @torch.no_grad()
-    def d_outputs(self, images: torch.Tensor) -> torch.Tensor:
+    def d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """D's human-readable outputs (probabilities for BCE) on a batch, in eval mode."""
         with eval_mode(self.discriminator):
-            return self.loss.d_output(self.discriminator(images)).float()
+            return self.loss.d_output(self.d_logits(images, labels)).float()
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -12,6 +12,7 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.io import append_jsonl
+from sneakergan.train.cgan_model import LABEL_KEY, sample_labels
 from sneakergan.train.gan_model import sample_noise
 from sneakergan.train.run_dir import RunDir
 from sneakergan.viz.grid import comparison_grid, nearest_upscale, save_grid, save_png, to_uint8
@@ -26,9 +27,18 @@ def to_unit_range(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device).float().div_(127.5).sub_(1.0)
 
 
-def _write_histogram(model, run: RunDir, cfg: TrainConfig, epoch: int, step: int,
-                     real: torch.Tensor, fake: torch.Tensor) -> None:
-    outputs = [torch.cat([model.d_outputs(chunk) for chunk in x.split(CHUNK)]).cpu().numpy() for x in (real, fake)]
+def _d_outputs(model, images: torch.Tensor, labels: torch.Tensor | None) -> np.ndarray:
+    if labels is None:
+        return torch.cat([model.d_outputs(chunk) for chunk in images.split(CHUNK)]).cpu().numpy()
+    return torch.cat([model.d_outputs(chunk, chunk_labels)
+                      for chunk, chunk_labels in zip(images.split(CHUNK), labels.split(CHUNK))]).cpu().numpy()
+
+
+def _write_histogram(model, run: RunDir, cfg: TrainConfig, epoch: int, step: int, real: torch.Tensor,
+                     fake: torch.Tensor, real_labels: torch.Tensor | None = None,
+                     fake_labels: torch.Tensor | None = None) -> None:
+    """`*_labels`: the images' classes, for a class-conditional D."""
+    outputs = [_d_outputs(model, real, real_labels), _d_outputs(model, fake, fake_labels)]
     hist = histogram_counts(*outputs, model.loss.d_output_range)
     append_jsonl(run.d_histograms, {"epoch": epoch, "step": step, **hist})
     plot_d_histogram(hist, f"{cfg.preset}: D outputs, epoch {epoch}", model.loss.d_output_label,
@@ -50,6 +60,31 @@ class GanFigures:
         save_grid(self.model.generate(self.fixed_z), run.sample_grid(epoch), scale=scale)
         real = to_unit_range(self.images[self.hist_real_index.to(self.images.device)], self.model.device)
         _write_histogram(self.model, run, self.cfg, epoch, step, real, self.model.generate(self.hist_z))
+
+
+class ConditionalGanFigures(GanFigures):
+    """Stage 1, class-conditional: one grid row per class in class_names order, the same fixed noise
+    in every row (a column is one z through every class); D on real images with their labels vs
+    generated ones with uniformly drawn labels."""
+
+    def __init__(self, cfg: TrainConfig, model, data: dict[str, torch.Tensor], fixed: torch.Generator):
+        super().__init__(cfg, model, data, fixed)
+        self.labels = data[LABEL_KEY]
+        classes = cfg.n_classes
+        self.columns = max(1, cfg.n_samples // classes)
+        self.grid_z = self.fixed_z[:self.columns].repeat(classes, 1)
+        self.grid_labels = torch.arange(classes).repeat_interleave(self.columns).to(model.device)
+        self.hist_labels = sample_labels(len(self.hist_z), classes, fixed, model.device)
+
+    def write(self, run: RunDir, epoch: int, step: int) -> None:
+        scale = max(1, 112 // self.cfg.image_size // 2)
+        save_grid(self.model.generate(self.grid_z, self.grid_labels), run.sample_grid(epoch), nrow=self.columns,
+                  scale=scale)
+        index = self.hist_real_index.to(self.images.device)
+        real = to_unit_range(self.images[index], self.model.device)
+        fake = self.model.generate(self.hist_z, self.hist_labels)
+        _write_histogram(self.model, run, self.cfg, epoch, step, real, fake,
+                         self.labels[index].to(self.model.device), self.hist_labels)
 
 
 class SRFigures:

@@ -14,19 +14,24 @@ import torch
 from sneakergan.config import TrainConfig
 from sneakergan.models import get_architecture
 from sneakergan.models.layers import apply_spectral_norm
-from sneakergan.train.adversarial import AdversarialModel, eval_mode
+from sneakergan.train.adversarial import AdversarialModel, Labels, eval_mode
 from sneakergan.train.augment import diff_augment, parse_policy
 from sneakergan.train.ema import EMA
 
 
 def build_generator(cfg: TrainConfig) -> torch.nn.Module:
     family = get_architecture(cfg.architecture)
-    return family.generator(z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.g_width)
+    return family.generator(z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.g_width, **_classes(cfg))
 
 
 def build_discriminator(cfg: TrainConfig) -> torch.nn.Module:
     family = get_architecture(cfg.architecture)
-    return family.discriminator(image_size=cfg.image_size, width=cfg.d_width)
+    return family.discriminator(image_size=cfg.image_size, width=cfg.d_width, **_classes(cfg))
+
+
+def _classes(cfg: TrainConfig) -> dict[str, int]:
+    """n_classes for a class-conditional config; nothing for the rest (families without it keep working)."""
+    return {"n_classes": cfg.require_classes()} if cfg.condition else {}
 
 
 def sample_noise(count: int, z_dim: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -64,8 +69,8 @@ class UnconditionalGAN(AdversarialModel):
     def needs_real_gradient(self) -> bool:
         return self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
 
-    def d_penalties(self, real: torch.Tensor, real_logits: torch.Tensor,
-                    fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def d_penalties(self, real: torch.Tensor, real_logits: torch.Tensor, fake: torch.Tensor,
+                    labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         penalties = {}
         if self.needs_real_gradient():
             # Lazy R1 (StyleGAN2): gamma/2 E[|grad D(x)|^2] every r1_every steps, scaled up to match.
@@ -73,17 +78,21 @@ class UnconditionalGAN(AdversarialModel):
             r1 = grad.float().pow(2).flatten(1).sum(1).mean()
             penalties["r1_penalty"] = self.cfg.r1_gamma / 2 * self.cfg.r1_every * r1
         if self.cfg.gp_weight > 0:
-            penalties["gp_penalty"] = self.cfg.gp_weight * gradient_penalty(self.discriminator, real, fake)
+            # A class-conditional D scores the points between real and fake with the real labels.
+            penalties["gp_penalty"] = self.cfg.gp_weight * gradient_penalty(self.discriminator, real, fake, labels)
         return penalties
 
     # --- G's side ---------------------------------------------------------------------------
-    def g_step(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """One generator update through the just-updated discriminator (and its augmentations)."""
+    def g_step(self, fake: torch.Tensor, real: torch.Tensor | None = None, labels: Labels = None
+               ) -> dict[str, torch.Tensor]:
+        """One generator update through the just-updated discriminator (and its augmentations);
+        `labels` as for `d_step`."""
+        real_labels, fake_labels = labels if labels is not None else (None, None)
         real_logits = None
         if self.loss.needs_real_in_g:
             with torch.no_grad():
-                real_logits = self.discriminator(self.d_inputs(real))
-        g_loss = self.loss.g_loss(self.discriminator(self.d_inputs(fake)), real_logits)
+                real_logits = self.d_logits(self.d_inputs(real), real_labels)
+        g_loss = self.loss.g_loss(self.d_logits(self.d_inputs(fake), fake_labels), real_logits)
         skipped = self.update(self.opt_g, self.generator, g_loss)
         if self.ema is not None and not skipped:
             self.ema.update(self.generator)
@@ -117,11 +126,17 @@ class UnconditionalGAN(AdversarialModel):
         snapshot = self.snapshot_buffers()
         # One generated batch serves both updates (as in PyTorch's DCGAN example): D sees it
         # detached, then G is updated through the new D. Saves a generator forward per step.
-        fake = self.generator(sample_noise(real.shape[0], self.cfg.z_dim, noise, self.device))
-        metrics = self.d_step(real, fake)
+        fake, labels = self.fake_batch(batch, real.shape[0], noise)
+        metrics = self.d_step(real, fake, labels)
         self.d_updates += 1
-        metrics.update(self.g_step(fake, real))
+        metrics.update(self.g_step(fake, real, labels))
         return self.finish_step(metrics, snapshot)
+
+    def fake_batch(self, batch: Mapping[str, torch.Tensor] | torch.Tensor, count: int, noise: torch.Generator
+                   ) -> tuple[torch.Tensor, Labels]:
+        """The step's generated images and the (real, fake) labels D sees with them (None here;
+        the class-conditional model's hook)."""
+        return self.generator(sample_noise(count, self.cfg.z_dim, noise, self.device)), None
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -129,10 +144,12 @@ class UnconditionalGAN(AdversarialModel):
             return generator(z.to(self.device))
 
 
-def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     labels: torch.Tensor | None = None) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(|grad D(x_hat)| - 1)^2] at random points x_hat on the
-    lines between real and generated images."""
+    lines between real and generated images (scored with `labels` by a class-conditional D)."""
     mix = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     between = (mix * real.detach() + (1 - mix) * fake.detach()).requires_grad_(True)
-    (grad,) = torch.autograd.grad(discriminator(between).float().sum(), between, create_graph=True)
+    logits = discriminator(between) if labels is None else discriminator(between, labels)
+    (grad,) = torch.autograd.grad(logits.float().sum(), between, create_graph=True)
     return (grad.float().flatten(1).norm(dim=1) - 1).pow(2).mean()

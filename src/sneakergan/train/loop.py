@@ -23,7 +23,7 @@ from sneakergan.train.precision import autocast, resolve_precision
 from sneakergan.train.progress import Progress
 from sneakergan.train.run_dir import RunDir
 from sneakergan.train.schedule import Schedule, StopFlag, epoch_order, resolve_device
-from sneakergan.train.tasks import get_task
+from sneakergan.train.tasks import task_for
 from sneakergan.viz.plots import plot_loss_curves
 
 log = logging.getLogger("sneakergan.train")
@@ -47,15 +47,17 @@ class Trainer:
                  progress: bool = True, evaluator: Evaluator | None = None):
         """`data`: uint8 NHWC arrays by batch key, as the task wants them ({"image": 28x28} for
         "gan", {"lr": 28x28, "hr": 112x112} for "sr"), held in memory for the whole run; a bare
-        array is stage 1's {"image": array}.
+        array is stage 1's {"image": array}. A class-conditional run (cfg.condition) also gets its
+        int64 [N] labels, indices into cfg.class_names, under the task's label key ("label").
 
         `evaluator` (used every cfg.eval_every epochs) returns metrics whose first value is a
         lower-is-better score (an FID); the best checkpoint is kept beside the latest.
         """
-        self.task = get_task(cfg.task)
+        self.task = task_for(cfg)
         if isinstance(data, np.ndarray):
             data = {"image": data}
-        _check_data(data, self.task.data_sizes(cfg))
+        self.label_key = self.task.label_key
+        _check_data(data, self.task.data_sizes(cfg), self.label_key, cfg)
         self.cfg = cfg
         self.run = run
         self.device = resolve_device(cfg.device)
@@ -69,7 +71,9 @@ class Trainer:
             self.model.generator.compile()
             self.model.discriminator.compile()
         self.data = {key: torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
-                     for key, images in data.items()}
+                     for key, images in data.items() if key != self.label_key}
+        if self.label_key is not None:  # int64 class indices: indexed like the images, never rescaled
+            self.data[self.label_key] = torch.from_numpy(np.ascontiguousarray(data[self.label_key], dtype=np.int64))
         if self.device.type == "cuda":
             self.data = {key: images.to(self.device) for key, images in self.data.items()}  # uint8 fits
         self.count = len(next(iter(data.values())))
@@ -148,10 +152,12 @@ class Trainer:
 
     # --- loop ----------------------------------------------------------------------------
     def batch(self, order: torch.Tensor, index: int) -> dict[str, torch.Tensor]:
-        """Rows `index` of the epoch order from every data key, as floats in [-1, 1]."""
+        """Rows `index` of the epoch order from every data key: images as floats in [-1, 1], class
+        labels (a conditional run's) as they are."""
         size = self.schedule.batch_size
         rows = order[index * size:(index + 1) * size]
-        return {key: to_unit_range(images[rows.to(images.device)], self.device) for key, images in self.data.items()}
+        return {key: values[rows.to(values.device)].to(self.device) if key == self.label_key
+                else to_unit_range(values[rows.to(values.device)], self.device) for key, values in self.data.items()}
 
     def fit(self) -> dict[str, Any]:
         sched = self.schedule
@@ -264,12 +270,24 @@ class Trainer:
         self.figures.write(self.run, epoch, self.step)
 
 
-def _check_data(data: dict[str, np.ndarray], sizes: dict[str, int]) -> None:
-    if set(data) != set(sizes):
-        raise ConfigError(f"this task trains on {', '.join(sorted(sizes))}, got {', '.join(sorted(data))}")
+def _check_data(data: dict[str, np.ndarray], sizes: dict[str, int], label_key: str | None, cfg: TrainConfig) -> None:
+    expected = {*sizes, label_key} if label_key is not None else set(sizes)
+    if set(data) != expected:
+        raise ConfigError(f"this task trains on {', '.join(sorted(expected))}, got {', '.join(sorted(data))}")
+    if label_key is not None:
+        _check_labels(data[label_key], cfg)
     for key, size in sizes.items():
         if data[key].shape[1:3] != (size, size):
             raise ConfigError(f"{key} images are {data[key].shape[1]}x{data[key].shape[2]}, the model needs "
                               f"{size}x{size}")
     if len({len(images) for images in data.values()}) != 1:
         raise ConfigError("every data key needs the same number of images")
+
+
+def _check_labels(labels: np.ndarray, cfg: TrainConfig) -> None:
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ConfigError(f"class labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    classes = cfg.require_classes()
+    if len(labels) and not 0 <= labels.min() <= labels.max() < classes:
+        raise ConfigError(f"class labels must be in 0..{classes - 1} (class_names "
+                          f"{', '.join(cfg.class_names)}), got {labels.min()}..{labels.max()}")

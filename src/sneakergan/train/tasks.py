@@ -3,6 +3,8 @@
 A task names its training model (owns G, D and `train_step(batch, noise, epoch)`), its per-epoch
 figures, the data it trains on (key -> square size, uint8 arrays from the data pipeline) and the
 series its loss-curve figure plots. A new task is one `register_task` here, not an `if` in the loop.
+A config with a `condition` trains its task's class-conditional variant, "<task>-conditional", which
+also gets int64 class labels [N] under the batch key `label_key`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Callable
 
 from sneakergan.config import TrainConfig
 from sneakergan.registry import Registry
-from sneakergan.train.figures import GanFigures, SRFigures
+from sneakergan.train.cgan_model import LABEL_KEY, ConditionalGAN
+from sneakergan.train.figures import ConditionalGanFigures, GanFigures, SRFigures
 from sneakergan.train.gan_model import UnconditionalGAN
 from sneakergan.train.sr_model import SCALE, SuperResolutionGAN
 
@@ -25,6 +28,7 @@ class Task:
     data_sizes: Callable[[TrainConfig], dict[str, int]]  # batch key -> image size it must have
     curves: tuple[tuple[str, ...], tuple[str, ...]]  # loss-curve series: (left panel, right panel)
     command: str  # the CLI command that trains it
+    label_key: str | None = None  # batch key of the int64 class labels a class-conditional task trains on
 
 
 _TASKS: Registry[Task] = Registry("task")
@@ -38,8 +42,15 @@ def get_task(name: str) -> Task:
     return _TASKS.get(name)
 
 
+def task_for(cfg: TrainConfig) -> Task:
+    """The task `cfg` trains: cfg.task, or its class-conditional variant when cfg.condition is set."""
+    return get_task(f"{cfg.task}-conditional" if cfg.condition else cfg.task)
+
+
 register_task(Task("gan", UnconditionalGAN, GanFigures, lambda cfg: {"image": cfg.image_size},
                    (("d_loss", "g_loss"), ("d_real", "d_fake")), "train"))
+register_task(Task("gan-conditional", ConditionalGAN, ConditionalGanFigures, lambda cfg: {"image": cfg.image_size},
+                   (("d_loss", "g_loss"), ("d_real", "d_fake")), "train", label_key=LABEL_KEY))
 register_task(Task("sr", SuperResolutionGAN, SRFigures,
                    lambda cfg: {"lr": cfg.image_size // SCALE, "hr": cfg.image_size},
                    (("g_loss", "pixel_loss", "feature_loss", "d_loss"), ("d_real", "d_fake")), "train-sr"))

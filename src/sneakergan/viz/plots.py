@@ -70,3 +70,33 @@ def plot_loss_curves(records: Sequence[dict[str, Any]], path: str | Path,
         axis.legend()
         axis.grid(alpha=0.3)
     _save(figure, path)
+
+
+def training_seconds_at_evaluations(records: Sequence[dict[str, Any]], batch_size: int) -> list[tuple[float, float]]:
+    """(training seconds, score) at each evaluation line of a run's metrics.jsonl. Training time is
+    summed from the logged intervals (steps x batch / img/s), so evaluations and figures are not in it."""
+    points, seconds, last_step = [], 0.0, 0
+    for record in records:
+        if "img_per_s" in record and record["img_per_s"] > 0:
+            seconds += (record["step"] - last_step) * batch_size / record["img_per_s"]
+            last_step = record["step"]
+        elif "eval" in record:
+            points.append((seconds, next(iter(record["eval"].values()))))
+        elif "rollback" in record:
+            last_step = record["step"]
+    return points
+
+
+def plot_score_over_time(curves: Sequence[tuple[str, Sequence[tuple[float, float]]]], path: str | Path,
+                         ylabel: str = "FID") -> None:
+    """Several runs' evaluation scores against training wall-clock minutes, on one plot."""
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for label, points in curves:
+        if points:
+            minutes, scores = zip(*[(seconds / 60, score) for seconds, score in points])
+            axis.plot(minutes, scores, marker="o", label=label)
+    axis.set_xlabel("training time (minutes)")
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    _save(figure, path)

@@ -1,0 +1,35 @@
+"""Quick FIDs logged during training (`eval_every`) against training time, several runs on one plot.
+
+    python scripts/plot_fid_vs_time.py runs/seed-dcgan runs/sngan-diffaug --out docs/images/fid-vs-time.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sneakergan.io import read_jsonl
+from sneakergan.train.run_dir import RunDir
+from sneakergan.viz.plots import plot_score_over_time, training_seconds_at_evaluations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    curves, label = [], "FID"
+    for path in args.runs:
+        run = RunDir.open(path)
+        cfg = run.read_config()
+        records = read_jsonl(run.metrics)
+        evals = [r["eval"] for r in records if "eval" in r]
+        if evals:
+            label = next(iter(evals[0]))  # e.g. fid1000: the score's name says its sample count
+        curves.append((Path(path).name, training_seconds_at_evaluations(records, cfg.batch_size)))
+    plot_score_over_time(curves, args.out, ylabel=label)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
