@@ -47,9 +47,21 @@ def interpolation_frames(lr_run: str | Path | None, sr_run: str | Path | None, s
     generator, cfg = load_stage1(lr_run, device)
     if cfg.condition:
         raise ConfigError("interpolate does not take class-conditional stage-1 runs yet; use generate --label")
-    z = latent_path(seeds, cfg.z_dim, steps).to(device)
-    frames = np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
+    frames = path_frames(generator, cfg.z_dim, seeds, steps, device)
     return apply_stage2(sr_run, frames, str(device)) if stage == "sr" else frames
+
+
+@torch.no_grad()
+def path_frames(generator: torch.nn.Module, z_dim: int, seeds: list[int], steps: int, device: torch.device,
+                label: int | None = None) -> np.ndarray:
+    """Stage 1's uint8 NHWC frames along `latent_path`; `label`: a class-conditional G's class for every
+    frame (so the ends are the first sneakers of `generate --seed s --label ...`)."""
+    z = latent_path(seeds, z_dim, steps).to(device)
+    if label is None:
+        return np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
+    classes = torch.full((len(z),), label, device=device)
+    return np.concatenate([to_uint8(generator(chunk, labels)) for chunk, labels in zip(z.split(BATCH),
+                                                                                       classes.split(BATCH))])
 
 
 def write_strip(frames: np.ndarray, out: Path, scale: int = 1) -> None:

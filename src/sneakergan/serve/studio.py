@@ -1,0 +1,137 @@
+"""The studio's models: stage 1 and stage 2, loaded once and shared by all requests.
+
+Every sneaker is made exactly as `sneakergan generate --seed s -n 1` makes its only one (stage 1 at
+batch size 1, then stage 2 at batch size 1), so tile i of a request for seed s is seed s + i's sneaker
+whatever the request around it: "more", a clicked tile and the command line agree to the pixel.
+The models run one request at a time (a lock), in a worker thread, under the command's precision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+import torch
+from PIL import Image
+
+from sneakergan.generate import load_stage1, sample_images
+from sneakergan.interpolate import path_frames
+from sneakergan.pipeline import load_sr_generator, super_resolve_images
+from sneakergan.train.precision import autocast, describe, resolve_precision
+from sneakergan.train.schedule import resolve_device
+
+T = TypeVar("T")
+
+
+class StudioTimeout(Exception):
+    """A request ran out of time; `started`: whether it got the models (False: they were busy)."""
+
+    def __init__(self, started: bool, timeout: float) -> None:
+        self.started, self.timeout = started, timeout
+        what = "generating took longer than" if started else "the models stayed busy for"
+        super().__init__(f"{what} the server's limit of {timeout:g} s; try again, or ask for fewer images")
+
+
+@dataclass(frozen=True)
+class Sneaker:
+    seed: int
+    lr: np.ndarray  # stage 1's uint8 28x28x3
+    sr: np.ndarray | None  # stage 2's uint8 112x112x3 (None when only stage 1 was asked for)
+
+
+def png_base64(image: np.ndarray) -> str:
+    """A uint8 HxWx3 image as base64 PNG bytes (what a data: URL or a JSON field carries)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class Studio:
+    def __init__(self, lr_run: str | Path | None = None, sr_run: str | Path | None = None, device: str = "cpu",
+                 precision: str = "auto") -> None:
+        self.device = resolve_device(device)
+        self.dtype = resolve_precision(precision, self.device)
+        self.generator, self.cfg = load_stage1(lr_run, self.device)
+        self.sr_generator = load_sr_generator(sr_run, self.device)
+        self.stage1 = "bundled" if lr_run is None else str(lr_run)
+        self.stage2 = "bundled" if sr_run is None else str(sr_run)
+        self._lock = threading.Lock()
+
+    @property
+    def precision(self) -> str:
+        return describe(self.dtype)
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.cfg.condition)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.cfg.class_names) if self.conditional else []
+
+    def label_problem(self, label: str | None, needed: bool = False) -> str | None:
+        """Why `label` cannot be used with this stage-1 model, or None when it can. `needed`: a
+        class-conditional model must be given one (interpolation keeps one class along the path)."""
+        model = "the bundled stage-1 model" if self.stage1 == "bundled" else f"the stage-1 run {self.stage1}"
+        if label is None:
+            if needed and self.conditional:
+                return f"{model} is class-conditional: give a label, one of {', '.join(self.class_names)}"
+            return None
+        if not self.conditional:
+            return f"label {label!r} needs a class-conditional stage-1 model; {model} is unconditional"
+        if label not in self.class_names:
+            return f"unknown label {label!r}; {model} knows {', '.join(self.class_names)}"
+        return None
+
+    def _index(self, label: str | None) -> int | None:
+        return None if label is None else self.class_names.index(label)
+
+    def sneakers(self, seed: int, count: int, stage: str, label: str | None = None) -> list[Sneaker]:
+        """Seeds seed .. seed + count - 1, one sneaker each; call through `run` (the lock, the precision)."""
+        made = []
+        for tile_seed in range(seed, seed + count):
+            lr = sample_images(self.generator, self.cfg.z_dim, 1, tile_seed, self.device,
+                               n_classes=self.cfg.n_classes, label=self._index(label))
+            sr = super_resolve_images(self.sr_generator, lr, self.device)[0] if stage == "sr" else None
+            made.append(Sneaker(tile_seed, lr[0], sr))
+        return made
+
+    def morph(self, seeds: list[int], steps: int, stage: str, label: str | None = None) -> np.ndarray:
+        """uint8 NHWC frames from seed to seed (the ends are the seeds' sneakers); call through `run`."""
+        frames = path_frames(self.generator, self.cfg.z_dim, seeds, steps, self.device, label=self._index(label))
+        if stage == "lr":
+            return frames
+        return np.concatenate([super_resolve_images(self.sr_generator, frame[None], self.device) for frame in frames])
+
+    async def run(self, work: Callable[[], T], timeout: float) -> T:
+        """`work()` in a worker thread holding the models, within `timeout` seconds (else StudioTimeout).
+
+        A request that times out while waiting for the lock gives up its place; one that times out
+        while generating cannot be interrupted, so it finishes in its thread, and the lock makes later
+        requests wait for it rather than compete with it for the cores."""
+        deadline = time.monotonic() + timeout
+        started = threading.Event()
+
+        def job() -> T:
+            if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise StudioTimeout(False, timeout)
+            try:
+                if time.monotonic() >= deadline:  # abandoned while it waited: do not spend the cores on it
+                    raise StudioTimeout(False, timeout)
+                started.set()
+                with torch.no_grad(), autocast(self.device, self.dtype):
+                    return work()
+            finally:
+                self._lock.release()
+
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(job), timeout)
+        except TimeoutError:
+            raise StudioTimeout(started.is_set(), timeout) from None
