@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sneakergan.io import read_jsonl
 from sneakergan.train.run_dir import RunDir
-from sneakergan.viz.plots import plot_score_over_time, training_seconds_at_evaluations
+from sneakergan.viz.plots import plot_score_over_time, score_name, training_seconds_at_evaluations
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
         records = read_jsonl(run.metrics)
         evals = [r["eval"] for r in records if "eval" in r]
         if evals:
-            label = next(iter(evals[0]))  # e.g. fid1000: the score's name says its sample count
+            label = score_name(evals[0])  # e.g. fid1000: the score's name says its sample count
         curves.append((Path(path).name, training_seconds_at_evaluations(records, cfg.batch_size)))
     plot_score_over_time(curves, args.out, ylabel=label)
     print(f"wrote {args.out}")

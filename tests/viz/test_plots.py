@@ -7,9 +7,9 @@ def test_training_time_at_each_evaluation_counts_training_intervals_only():
     records = [
         {"step": 10, "img_per_s": 100.0},  # 10 steps x 64 images at 100 img/s: 6.4 s
         {"step": 20, "img_per_s": 200.0},  # 3.2 s
-        {"step": 20, "epoch": 1, "eval": {"fid1000": 90.0, "eval_seconds": 60.0}},  # not training time
+        {"step": 20, "epoch": 1, "eval": {"eval_seconds": 60.0, "fid1000": 90.0}},  # not training time
         {"step": 30, "img_per_s": 64.0},  # 10 s
-        {"step": 30, "epoch": 2, "eval": {"fid1000": 70.0, "eval_seconds": 60.0}},
+        {"step": 30, "epoch": 2, "eval": {"eval_seconds": 60.0, "fid1000": 70.0}},  # sorted keys, as logged
     ]
     points = training_seconds_at_evaluations(records, batch_size=64)
     assert [p[1] for p in points] == [90.0, 70.0]

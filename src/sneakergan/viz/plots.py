@@ -72,6 +72,13 @@ def plot_loss_curves(records: Sequence[dict[str, Any]], path: str | Path,
     _save(figure, path)
 
 
+def score_name(results: dict[str, float]) -> str:
+    """The score among an evaluation's logged values (metrics.jsonl sorts keys, so not simply the
+    first): the FID, else the first value that is not a timing."""
+    names = [name for name in results if not name.endswith("_seconds")]
+    return next((name for name in names if name.startswith("fid")), names[0])
+
+
 def training_seconds_at_evaluations(records: Sequence[dict[str, Any]], batch_size: int) -> list[tuple[float, float]]:
     """(training seconds, score) at each evaluation line of a run's metrics.jsonl. Training time is
     summed from the logged intervals (steps x batch / img/s), so evaluations and figures are not in it."""
@@ -81,7 +88,7 @@ def training_seconds_at_evaluations(records: Sequence[dict[str, Any]], batch_siz
             seconds += (record["step"] - last_step) * batch_size / record["img_per_s"]
             last_step = record["step"]
         elif "eval" in record:
-            points.append((seconds, next(iter(record["eval"].values()))))
+            points.append((seconds, record["eval"][score_name(record["eval"])]))
         elif "rollback" in record:
             last_step = record["step"]
     return points
