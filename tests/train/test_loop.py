@@ -49,7 +49,7 @@ def test_two_epochs_write_every_artefact(tmp_path, preset):
     assert [h["epoch"] for h in hist] == [1, 2] and sum(hist[0]["real"]) == 40
     assert (root / "loss_curve.png").stat().st_size > 0
     state = load_checkpoint(root / "checkpoint.safetensors")
-    assert state["step"] == 10 and set(state["model"]) == {"generator", "discriminator", "opt_g", "opt_d"}
+    assert state["step"] == 10 and set(state["model"]) == {"generator", "discriminator", "opt_g", "opt_d", "d_updates"}
 
 
 def test_same_seed_gives_the_same_first_epoch_losses(tmp_path):
