@@ -146,3 +146,11 @@ def test_generate_from_a_run_samples_with_the_ema_weights(tmp_path):
     for loaded, average in zip(generator.parameters(), trainer.model.ema.model.parameters()):
         assert torch.equal(loaded, average)
     assert any(not torch.equal(a, b) for a, b in zip(generator.parameters(), trainer.model.generator.parameters()))
+
+
+def test_augmentation_keeps_the_memory_layout():
+    x = torch.rand(4, 3, 28, 28)
+    names = tuple(augment.AUGMENTATIONS)
+    assert augment.diff_augment(x, names).is_contiguous()
+    channels_last = x.contiguous(memory_format=torch.channels_last)
+    assert augment.diff_augment(channels_last, names).is_contiguous(memory_format=torch.channels_last)

@@ -66,6 +66,11 @@ def parse_policy(policy: str) -> tuple[str, ...]:
 
 
 def diff_augment(x: Tensor, names: tuple[str, ...]) -> Tensor:
+    """`x` through the named augmentations, returned in x's memory layout (channels_last for D's
+    convolutions stays channels_last; the gathers in between produce plain NCHW)."""
+    if not names:
+        return x
+    layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
     for name in names:
         x = AUGMENTATIONS[name](x)
-    return x.contiguous(memory_format=torch.channels_last) if names and x.ndim == 4 else x
+    return x.contiguous(memory_format=layout)
