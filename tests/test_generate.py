@@ -9,16 +9,14 @@ from sneakergan.cli import main
 from sneakergan.data.colour import COLOUR_NAMES
 from sneakergan.generate import generate_images, load_stage1
 from sneakergan.viz.grid import to_uint8
-from tests.train.test_loop import _config, _images, _train
+from tests.train.test_loop import _config, _images, _train, _train_tiny_cgan
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A tiny colour-conditional run and a tiny unconditional one (one epoch each)."""
     root = tmp_path_factory.mktemp("runs")
-    cgan = _config("sngan-cgan-colour", g_width=8, d_width=8, epochs=1, eval_every=0, precision="fp32",
-                   class_names=COLOUR_NAMES)
-    _train(root, "cgan", cgan, {"image": _images(), "label": np.arange(40, dtype=np.int64) % 10})
+    _train_tiny_cgan(root)
     _train(root, "plain", _config("sngan-diffaug", g_width=8, d_width=8, epochs=1, eval_every=0), _images())
     return root
 

@@ -11,9 +11,8 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2 for its TestClie
     from fastapi.testclient import TestClient
 
 from sneakergan.bundle import bundle_folder
-from sneakergan.data.colour import COLOUR_NAMES
 from sneakergan.serve import create_app
-from tests.train.test_loop import _config, _images, _train
+from tests.train.test_loop import _train_tiny_cgan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -43,11 +42,7 @@ def client(bundled_app):
 @pytest.fixture(scope="session")
 def cgan_run(tmp_path_factory):
     """A tiny colour-conditional stage-1 run (one epoch on 40 random images)."""
-    root = tmp_path_factory.mktemp("serve-runs")
-    cfg = _config("sngan-cgan-colour", g_width=8, d_width=8, epochs=1, eval_every=0, precision="fp32",
-                  class_names=COLOUR_NAMES)
-    _train(root, "cgan", cfg, {"image": _images(), "label": np.arange(40, dtype=np.int64) % 10})
-    return root / "cgan"
+    return _train_tiny_cgan(tmp_path_factory.mktemp("serve-runs"))
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,16 @@ def _config(preset="seed-mlp", **changes):
     return load_preset(preset).replace(**{**small, **changes})
 
 
+def _train_tiny_cgan(root, name="cgan"):
+    """A tiny colour-conditional stage-1 run (one epoch on 40 random images, 4 per colour class)."""
+    from sneakergan.data.colour import COLOUR_NAMES
+
+    cfg = _config("sngan-cgan-colour", g_width=8, d_width=8, epochs=1, eval_every=0, precision="fp32",
+                  class_names=COLOUR_NAMES)
+    _train(root, name, cfg, {"image": _images(), "label": np.arange(40, dtype=np.int64) % len(COLOUR_NAMES)})
+    return root / name
+
+
 def _train(tmp_path, name, cfg, images, resume=False):
     run = RunDir(tmp_path / name) if resume else RunDir.create(tmp_path / name, cfg)
     if resume:
