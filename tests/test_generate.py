@@ -73,10 +73,20 @@ def test_label_mistakes_are_one_line_errors(runs, args, message, capsys, tmp_pat
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-def test_interpolate_refuses_a_conditional_run(runs, capsys, tmp_path):
-    out = tmp_path / "strip.png"
-    assert main(["interpolate", "--seeds", "0", "1", "--lr-run", str(runs / "cgan"), "--stage", "lr",
-                 "--out", str(out)]) == 2
+def test_interpolate_morphs_within_the_label_of_a_conditional_run(runs, capsys, tmp_path):
+    cgan, strip = runs / "cgan", tmp_path / "strip.png"
+    args = ["interpolate", "--seeds", "0", "1", "--steps", "3", "--lr-run", str(cgan), "--stage", "lr",
+            "--precision", "fp32"]
+    assert main([*args, "--out", str(strip)]) == 2  # which class to morph within is not guessed
     err = capsys.readouterr().err
-    assert "interpolate does not take class-conditional stage-1 runs yet" in err and "Traceback" not in err
-    assert not out.exists()
+    assert f"{cgan} is class-conditional: give --label, one of black, white" in err and "Traceback" not in err
+    assert not strip.exists()
+    assert main([*args, "--label", "red", "--out", str(strip)]) == 0
+    with Image.open(strip) as image:
+        frames = np.asarray(image)
+    ends = [frames[2:30, 2 + 30 * i:30 + 30 * i] for i in (0, 2)]  # tiles of 28 with 2-pixel gaps
+    for end, seed in zip(ends, (0, 1)):  # each end is `generate --seed s --label red`'s first sneaker
+        assert np.array_equal(end, generate_images(cgan, 1, seed, "cpu", label="red")[0])
+    assert main([*args, "--label", "blue", "--out", str(tmp_path / "blue.png")]) == 0
+    with Image.open(tmp_path / "blue.png") as image:
+        assert not np.array_equal(np.asarray(image), frames)

@@ -17,12 +17,25 @@ from sneakergan.viz.grid import make_grid, save_png, to_uint8
 BATCH = 256
 
 
-def load_stage1(run_dir: str | Path | None, device: torch.device) -> tuple[torch.nn.Module, TrainConfig]:
-    """Stage 1's generator and config from a run's checkpoint, or the bundled ones when `run_dir` is None."""
+def load_stage1(run_dir: str | Path | None, device: torch.device, ema: bool = True
+                ) -> tuple[torch.nn.Module, TrainConfig]:
+    """Stage 1's generator and config from a run's checkpoint, or the bundled ones when `run_dir` is None;
+    `ema` False: a run's raw G weights even where it keeps an EMA (the ablation of the EMA)."""
     from sneakergan.pipeline import load_stage_generator
 
-    generator, cfg = load_stage_generator(run_dir, "stage1", "gan", "--lr-run", build_generator)
+    generator, cfg = load_stage_generator(run_dir, "stage1", "gan", "--lr-run", build_generator, ema=ema)
     return generator.to(device), cfg
+
+
+def stage1_config(run_dir: str | Path | None) -> TrainConfig:
+    """Stage 1's config without building its generator (the bundled one when `run_dir` is None)."""
+    if run_dir is None:
+        from sneakergan.bundle import load_bundled
+
+        return load_bundled("stage1")[1]
+    from sneakergan.pipeline import open_run
+
+    return open_run(run_dir, "gan", "--lr-run")[1]
 
 
 def load_generator(run_dir: str | Path | None, device: torch.device) -> tuple[torch.nn.Module, int]:
@@ -32,16 +45,18 @@ def load_generator(run_dir: str | Path | None, device: torch.device) -> tuple[to
 
 
 def generate_images(run_dir: str | Path | None, count: int, seed: int, device: str = "auto",
-                    label: str | None = None) -> np.ndarray:
+                    label: str | None = None, class_probs: np.ndarray | None = None, ema: bool = True) -> np.ndarray:
     """`count` images as uint8 NHWC; the same seed gives the same images on any device.
 
     `label`: a class name of a class-conditional run (its config's class_names): images of that
-    class only. Without it a conditional run draws each image's class uniformly from the seed.
+    class only. Without it a conditional run draws each image's class from the seed, uniformly or
+    with `class_probs` (one per class: evaluation draws them in the reference data's proportions).
     """
     target = resolve_device(device)
-    generator, cfg = load_stage1(run_dir, target)
+    generator, cfg = load_stage1(run_dir, target, ema=ema)
     index = class_index(cfg, label, run_dir)
-    return sample_images(generator, cfg.z_dim, count, seed, target, n_classes=cfg.n_classes, label=index)
+    return sample_images(generator, cfg.z_dim, count, seed, target, n_classes=cfg.n_classes, label=index,
+                         class_probs=class_probs)
 
 
 def class_index(cfg: TrainConfig, label: str | None, run_dir: str | Path | None) -> int | None:
@@ -58,15 +73,21 @@ def class_index(cfg: TrainConfig, label: str | None, run_dir: str | Path | None)
 
 @torch.no_grad()
 def sample_images(generator: torch.nn.Module, z_dim: int, count: int, seed: int, device: torch.device,
-                  n_classes: int = 0, label: int | None = None) -> np.ndarray:
-    """`n_classes` > 0 (a class-conditional G): class `label` for all, or uniform classes drawn from
-    the seed after the noise (so a seed's noise is the same with and without a label)."""
+                  n_classes: int = 0, label: int | None = None, class_probs: np.ndarray | None = None) -> np.ndarray:
+    """`n_classes` > 0 (a class-conditional G): class `label` for all, or classes drawn from the seed
+    after the noise (so a seed's noise is the same with and without a label), uniformly or with
+    probabilities `class_probs`."""
     noise = torch.Generator().manual_seed(seed)
     z = sample_noise(count, z_dim, noise, device)
     if not n_classes:
         return np.concatenate([to_uint8(generator(chunk)) for chunk in z.split(BATCH)])
-    labels = (torch.full((count,), label, device=device) if label is not None
-              else sample_labels(count, n_classes, noise, device))
+    if label is not None:
+        labels = torch.full((count,), label, device=device)
+    elif class_probs is not None:
+        labels = torch.multinomial(torch.as_tensor(class_probs, dtype=torch.float64), count, replacement=True,
+                                   generator=noise).to(device)
+    else:
+        labels = sample_labels(count, n_classes, noise, device)
     return np.concatenate([to_uint8(generator(chunk, classes))
                            for chunk, classes in zip(z.split(BATCH), labels.split(BATCH))])
 

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from sneakergan.errors import ConfigError
-from sneakergan.generate import BATCH, load_stage1
+from sneakergan.generate import BATCH, class_index, load_stage1
 from sneakergan.io import atomic_path
 from sneakergan.train.gan_model import sample_noise
 from sneakergan.viz.grid import make_grid, save_png, to_uint8
@@ -40,14 +40,16 @@ def latent_path(seeds: list[int], z_dim: int, steps: int) -> torch.Tensor:
 
 @torch.no_grad()
 def interpolation_frames(lr_run: str | Path | None, sr_run: str | Path | None, stage: str, seeds: list[int],
-                         steps: int, device: torch.device) -> np.ndarray:
-    """uint8 NHWC frames: stage 1's 28x28 images, or (stage "sr") their 112x112 versions."""
+                         steps: int, device: torch.device, label: str | None = None) -> np.ndarray:
+    """uint8 NHWC frames: stage 1's 28x28 images, or (stage "sr") their 112x112 versions. A
+    class-conditional run morphs within class `label` (a name from its config's class_names)."""
     from sneakergan.pipeline import apply_stage2
 
     generator, cfg = load_stage1(lr_run, device)
-    if cfg.condition:
-        raise ConfigError("interpolate does not take class-conditional stage-1 runs yet; use generate --label")
-    frames = path_frames(generator, cfg.z_dim, seeds, steps, device)
+    index = class_index(cfg, label, lr_run)
+    if cfg.condition and index is None:
+        raise ConfigError(f"{lr_run} is class-conditional: give --label, one of {', '.join(cfg.class_names)}")
+    frames = path_frames(generator, cfg.z_dim, seeds, steps, device, label=index)
     return apply_stage2(sr_run, frames, str(device)) if stage == "sr" else frames
 
 

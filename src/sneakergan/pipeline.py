@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from sneakergan.config import TrainConfig
-from sneakergan.errors import RunDirError
+from sneakergan.data import PreprocessSettings
+from sneakergan.errors import ConfigError, RunDirError
 from sneakergan.train.checkpoint import load_checkpoint
 from sneakergan.train.loop import resolve_device
 from sneakergan.train.run_dir import RunDir
@@ -21,6 +22,7 @@ from sneakergan.train.sr_model import SCALE, build_sr_generator
 from sneakergan.viz.grid import nearest_upscale, to_uint8
 
 BATCH = 64  # SR activations at 112x112 are large; this bounds memory
+FULL_SIZE = PreprocessSettings().hr_size  # what the pipeline makes; a stage 1 this large needs no stage 2
 
 
 def open_run(run_dir: str | Path, task: str, option: str):
@@ -35,9 +37,10 @@ def open_run(run_dir: str | Path, task: str, option: str):
 
 
 def load_stage_generator(run_dir: str | Path | None, stage: str, task: str, option: str,
-                         build: Callable[[TrainConfig], torch.nn.Module]) -> tuple[torch.nn.Module, TrainConfig]:
-    """A stage's generator (eval mode, CPU) and its config: from a run's checkpoint, or the bundled
-    model of `stage` when `run_dir` is None."""
+                         build: Callable[[TrainConfig], torch.nn.Module], ema: bool = True
+                         ) -> tuple[torch.nn.Module, TrainConfig]:
+    """A stage's generator (eval mode, CPU) and its config: from a run's checkpoint (its EMA weights
+    where it keeps them, unless `ema` is False), or the bundled model of `stage` when `run_dir` is None."""
     from sneakergan.bundle import load_bundled
 
     if run_dir is None:
@@ -47,7 +50,7 @@ def load_stage_generator(run_dir: str | Path | None, stage: str, task: str, opti
         run, cfg = open_run(run_dir, task, option)
         model = load_checkpoint(run.checkpoint)["model"]
         # A recipe with an EMA of G samples from the average, in training and from here alike.
-        state = model["generator_ema"]["weights"] if "generator_ema" in model else model["generator"]
+        state = model["generator_ema"]["weights"] if ema and "generator_ema" in model else model["generator"]
         origin = f"checkpoint in {run_dir}"
     generator = build(cfg)
     try:
@@ -75,7 +78,13 @@ def super_resolve_images(generator: torch.nn.Module, lr: np.ndarray, device: tor
 
 
 def apply_stage2(sr_run: str | Path | None, lr: np.ndarray, device: str = "auto", show_lr: bool = False) -> np.ndarray:
-    """Super-resolve stage-1 images; with `show_lr` each result is [input nearest-upscaled | output]."""
+    """Super-resolve stage-1 images; with `show_lr` each result is [input nearest-upscaled | output].
+    Images already at full size come from a single-stage generator (preset sngan-112): returned as they are."""
+    if lr.shape[1] >= FULL_SIZE:
+        if sr_run is not None or show_lr:
+            raise ConfigError(f"the stage-1 model makes {lr.shape[1]}x{lr.shape[2]} images in one stage: "
+                              "--sr-run and --show-lr do not apply")
+        return lr
     target = resolve_device(device)
     sr = super_resolve_images(load_sr_generator(sr_run, target), lr, target)
     if show_lr:

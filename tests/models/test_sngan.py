@@ -63,3 +63,22 @@ def test_the_projection_discriminator_scores_image_and_label_together(spectral_n
     assert torch.allclose(mixed, torch.stack([logits[label][i] for i, label in enumerate([0, 1, 2, 0, 1])]))
     with pytest.raises(ValueError, match="SNGANDiscriminator is class-conditional"):
         discriminator(x)
+
+
+def test_the_112_models_add_two_doublings_to_the_28_plan():
+    generator, discriminator = SNGANGenerator(image_size=112, width=4), SNGANDiscriminator(image_size=112, width=4)
+    convs = [m for m in generator.net if isinstance(m, torch.nn.Conv2d)]
+    assert generator.project.out_features == 64 * 7 * 7  # 7x7 at 16 times the width
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(64, 32), (32, 16), (16, 8), (8, 4), (4, 3)]
+    z = torch.randn(2, 32)
+    images = generator(z)
+    assert images.shape == (2, 3, 112, 112)
+    assert discriminator(images).shape == (2,) and discriminator.head.in_features == 64 * 7 * 7
+
+
+@pytest.mark.parametrize("size", [14, 32, 100, 224 + 7])
+def test_sizes_off_the_7_times_power_of_two_plan_are_refused(size):
+    with pytest.raises(ValueError, match=f"7 \\* 2\\^k pixels from 28 .*got {size}"):
+        SNGANGenerator(image_size=size)
+    with pytest.raises(ValueError, match=f"got {size}"):
+        SNGANDiscriminator(image_size=size)

@@ -35,6 +35,10 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--res", type=int, default=28, help="resolution to evaluate at: 28 or 112")
     p.add_argument("--out", help="report JSON (default RUN_DIR/eval/res{RES}_n{N}.json for --run)")
     p.add_argument("--seed", type=int, default=0, help="noise seed for the generated samples")
+    p.add_argument("--per-class", type=int, help="class-conditional runs: samples per class for the label "
+                   "accuracy and the intra-class FIDs (default 1000; 0 skips them)")
+    p.add_argument("--no-ema", action="store_true",
+                   help="sample from the run's raw G weights, not their EMA (measures what the EMA adds)")
     p.add_argument("--inception", help="path to your own copy of the FID Inception TorchScript file")
     p.add_argument("--device", default="auto")
     p.add_argument("--cache-dir", help="cache for datasets and reference statistics")
@@ -44,9 +48,12 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sneakergan.data import load_dataset
+    from sneakergan.generate import stage1_config
     from sneakergan.metrics.evaluate import evaluate_images, plot_paths, summary_line
     from sneakergan.metrics.features import InceptionFeatureExtractor
-    from sneakergan.metrics.protocol import check_resolution, folder_images, load_reference, pipeline_images
+    from sneakergan.metrics.protocol import check_resolution, folder_images
+    from sneakergan.metrics.reference import reference_stats
     from sneakergan.train.loop import resolve_device
 
     check_resolution(args.res)
@@ -55,12 +62,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.images and (args.sr_run or args.upscale != "sr"):
         raise ConfigError("--sr-run and --upscale apply to generated samples, not to --images")
     check_range("--n", args.n, 2, MAX_SAMPLES)
+    check_range("--per-class", args.per_class, 0, MAX_SAMPLES)
+    if args.images and (args.per_class or args.no_ema):
+        raise ConfigError("--per-class and --no-ema apply to generated samples, not to --images")
     check_seed(args.seed)
     check_workers(args.workers)
     check_device(args.device)
     check_exists("--data", args.data)
     check_exists("--images", args.images)
-    suffix = "_bicubic" if args.upscale == "bicubic" else ""
+    suffix = ("_bicubic" if args.upscale == "bicubic" else "") + ("_raw" if args.no_ema else "")
     out = Path(args.out) if args.out else Path(args.run) / "eval" / f"res{args.res}_n{args.n}{suffix}.json"
     check_output_file("--out", out, ".json", args.replace, beside=plot_paths(out))
     device = resolve_device(args.device)
@@ -68,30 +78,77 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     # above the 0.5% a preview mode may cost, so the CLI does not offer it.
     extractor = InceptionFeatureExtractor(args.inception, device=device)
     cache_dir = Path(args.cache_dir) if args.cache_dir else None
+    stage1 = None if args.images else stage1_config(args.run)
+    if args.per_class and not (stage1 and stage1.condition):
+        raise ConfigError("--per-class needs a class-conditional stage-1 run")
+    dataset = load_dataset(args.data, cache_dir=cache_dir, workers=args.workers)
     if args.images:
         fake = folder_images(args.images, args.res, args.workers)
         provenance = {"images": str(Path(args.images).resolve())}
+        reference = reference_stats(dataset.images_at(args.res), extractor, cache_dir)
     else:
-        import numpy as np
-
-        from sneakergan.metrics.sr_quality import lr_consistency
-
-        fake, lr = pipeline_images(args.run, args.sr_run, args.upscale, args.res, args.n, args.seed, args.device)
-        provenance = {"run": str(Path(args.run).resolve()) if args.run else "bundled", "seed": args.seed}
-        if args.res > 28:
-            provenance.update(upscale=args.upscale, sr_run=str(Path(args.sr_run).resolve()) if args.sr_run
-                              else ("bundled" if args.upscale == "sr" else None),
-                              lr_consistency_psnr_y=float(np.mean(lr_consistency(fake, lr))))
-    reference = load_reference(args.data, args.res, extractor, cache_dir, args.workers)
+        fake, reference, provenance = _generated_and_reference(args, stage1, dataset, extractor, cache_dir)
     provenance["reference"] = str(Path(args.data).resolve())
     label = Path(args.run or args.images).name if (args.run or args.images) else "bundled"
-    if args.res > 28 and not args.images:
+    if args.res > 28 and not args.images and not provenance.get("single_stage"):
         label += f"+{Path(args.sr_run).name}" if args.sr_run and args.upscale == "sr" else f"+{args.upscale}"
     report = evaluate_images(fake, reference, extractor, out, label, provenance)
     print(summary_line(report))
+    if "conditional" in report:
+        print(conditional_line(report["conditional"]))
     log.info("report: %s (PRD curve %s, nearest neighbours %s)", out, report["plots"]["prd"],
              report["plots"]["nearest"])
     return 0
+
+
+def _generated_and_reference(args: argparse.Namespace, cfg, dataset, extractor, cache_dir):
+    """(generated images, reference statistics, provenance) for a run or the bundled models. A
+    class-conditional run draws its classes in the reference's proportions (like the data it learned
+    from) and adds label accuracy and intra-class FIDs under "conditional"."""
+    import numpy as np
+
+    from sneakergan.data.classes import class_labels
+    from sneakergan.metrics.conditional import conditional_scores
+    from sneakergan.metrics.protocol import pipeline_images
+    from sneakergan.metrics.reference import reference_stats
+    from sneakergan.metrics.sr_quality import lr_consistency
+
+    per_class = (1000 if args.per_class is None else args.per_class) if cfg.condition else 0
+    labels = class_probs = None
+    if cfg.condition:
+        labels, names = class_labels(dataset, cfg.condition)
+        if names != cfg.class_names:
+            raise ConfigError(f"the reference's classes ({', '.join(names)}) are not the run's "
+                              f"({', '.join(cfg.class_names)})")
+        class_probs = np.bincount(labels, minlength=len(names)) / len(labels)
+
+    def sample(count: int, label: str | None = None, probs=None):
+        return pipeline_images(args.run, args.sr_run, args.upscale, args.res, count, args.seed, args.device,
+                               label=label, class_probs=probs, ema=not args.no_ema)
+
+    fake, lr = sample(args.n, probs=class_probs)
+    provenance = {"run": str(Path(args.run).resolve()) if args.run else "bundled", "seed": args.seed,
+                  "weights": "raw" if args.no_ema else "ema where kept"}
+    if lr is None:
+        provenance["single_stage"] = True
+    elif args.res > 28:
+        provenance.update(upscale=args.upscale, sr_run=str(Path(args.sr_run).resolve()) if args.sr_run
+                          else ("bundled" if args.upscale == "sr" else None),
+                          lr_consistency_psnr_y=float(np.mean(lr_consistency(fake, lr))))
+    reference = reference_stats(dataset.images_at(args.res), extractor, cache_dir)
+    if per_class:
+        provenance["class_prior"] = "reference proportions"
+        provenance["conditional"] = {"condition": cfg.condition, "per_class": per_class, **conditional_scores(
+            lambda index: sample(per_class, label=cfg.class_names[index])[0], cfg.class_names, reference, labels,
+            dataset.images_at(28), extractor, args.seed)}
+    return fake, reference, provenance
+
+
+def conditional_line(scores: dict) -> str:
+    intra = scores["intra_fid_mean"]
+    return (f"label accuracy {scores['label_accuracy']:.3f} (classifier on real held-out images "
+            f"{scores['classifier']['held_out_balanced_accuracy']:.3f} balanced), intra-class FID mean "
+            + ("n/a" if intra is None else f"{intra:.2f}"))
 
 
 def _add_eval_sr_parser(sub: argparse._SubParsersAction) -> None:

@@ -104,6 +104,7 @@ def _add_interpolate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-run", "--run", dest="lr_run", help="stage-1 run folder (default: the bundled model)")
     p.add_argument("--sr-run", help="stage-2 run folder (default: the bundled model)")
     p.add_argument("--stage", choices=("lr", "sr"), default="sr", help="sr (default): 112x112; lr: 28x28")
+    p.add_argument("--label", help="a class-conditional stage-1 run's class to morph within (e.g. red)")
     p.add_argument("--frame-ms", type=int, default=120, help="GIF: milliseconds per frame (default 120)")
     p.add_argument("--scale", type=int, default=1, help="enlarge (nearest neighbour)")
     p.add_argument("--device", default="auto")
@@ -136,7 +137,8 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     check_output_file("--out", out, suffix, args.replace)
     device = resolve_device(args.device)
     with autocast(device, resolve_precision(args.precision, device)):
-        images = interpolation_frames(args.lr_run, args.sr_run, args.stage, args.seeds, args.steps, device)
+        images = interpolation_frames(args.lr_run, args.sr_run, args.stage, args.seeds, args.steps, device,
+                                      label=args.label)
     if suffix == ".gif":
         write_gif(images, out, args.frame_ms, args.scale)
     else:

@@ -91,6 +91,7 @@ def _resolve_train_config(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     from sneakergan.commands.checks import check_workers
     from sneakergan.data import load_dataset
+    from sneakergan.data.classes import class_labels
     from sneakergan.train.loop import Trainer, TrainingInterrupted
     from sneakergan.train.precision import describe as describe_precision
     from sneakergan.train.run_dir import RunDir
@@ -107,7 +108,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = load_dataset(cfg.data, cache_dir=cache_dir, max_images=cfg.max_images or None, workers=args.workers)
     data = {key: dataset.images_at(size) for key, size in task.data_sizes(cfg).items()}
     if task.label_key is not None:
-        data[task.label_key], class_names = _class_labels(dataset, cfg.condition)
+        data[task.label_key], class_names = class_labels(dataset, cfg.condition)
         if run is None:
             cfg = cfg.replace(class_names=class_names)  # in config.json: generate maps names to labels
         elif class_names != cfg.class_names:
@@ -131,29 +132,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130
     log.info("done: %s (samples/, histograms/, metrics.jsonl, checkpoint.safetensors)", run.root)
     return 0
-
-
-def _class_labels(dataset, condition: str):
-    """(int64 labels [N], class names) of a class-conditional run: the class folders ("price") or
-    each image's dominant colour, from the 112x112 images ("colour")."""
-    if condition == "colour":
-        import numpy as np
-
-        from sneakergan.data.colour import COLOUR_NAMES, colour_labels
-
-        labels = colour_labels(dataset.hr)
-        counts = np.bincount(labels, minlength=len(COLOUR_NAMES))
-        log.info("colour classes: %s", ", ".join(f"{name} {n}" for name, n in zip(COLOUR_NAMES, counts)))
-        return labels, COLOUR_NAMES
-    names = dataset.class_names
-    if "" in names:
-        loose = int((dataset.labels == names.index("")).sum())
-        raise ConfigError(f"condition price needs every image in a class folder; {loose} lie directly in "
-                          f"{dataset.source}")
-    if len(names) < 2:
-        raise ConfigError(f"condition price needs images in two or more class folders; {dataset.source} has "
-                          f"{len(names)} ({', '.join(names)})")
-    return dataset.labels, names
 
 
 def _quick_fid(cfg, args: argparse.Namespace, images, cache_dir):

@@ -9,7 +9,6 @@ from PIL import Image
 
 from sneakergan.data import PreprocessSettings, list_image_sources, load_dataset
 from sneakergan.errors import ConfigError
-from sneakergan.metrics.reference import ReferenceStats, reference_stats
 
 RESOLUTIONS = (28, 112)
 STANDARD_SAMPLES = 10_000
@@ -21,29 +20,27 @@ def check_resolution(resolution: int) -> None:
 
 
 def pipeline_images(lr_run: str | None, sr_run: str | None, upscale: str, resolution: int, count: int, seed: int,
-                    device: str) -> tuple[np.ndarray, np.ndarray]:
+                    device: str, label: str | None = None, class_probs: np.ndarray | None = None, ema: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
     """(images at `resolution`, stage 1's 28x28 images they come from): stage 1 alone at 28; at 112
     stage 1 then stage 2 (or bicubic, the baseline that shows what stage 2 adds). A run left out is
-    the bundled model."""
+    the bundled model. A single-stage generator (more than 28 pixels) has no stage 1 images (None);
+    at 28 its images are downscaled as the data pipeline makes the reference's 28x28 images.
+    `label`, `class_probs`, `ema`: as for `generate_images`."""
     from sneakergan.generate import generate_images
-    from sneakergan.metrics.sr_quality import bicubic_upscale
+    from sneakergan.metrics.sr_quality import bicubic_downscale, bicubic_upscale
     from sneakergan.pipeline import apply_stage2
 
-    lr = generate_images(lr_run, count, seed, device)
+    lr = generate_images(lr_run, count, seed, device, label=label, class_probs=class_probs, ema=ema)
+    if lr.shape[1] > RESOLUTIONS[0]:
+        if upscale != "sr" or sr_run is not None:
+            raise ConfigError(f"--sr-run and --upscale apply to two-stage models; {lr_run} makes "
+                              f"{lr.shape[1]}x{lr.shape[2]} images in one stage")
+        return (bicubic_downscale(lr, lr.shape[1] // resolution) if lr.shape[1] > resolution else lr), None
     if resolution == lr.shape[1]:
         return lr, lr
     factor = resolution // lr.shape[1]
     return (bicubic_upscale(lr, factor) if upscale == "bicubic" else apply_stage2(sr_run, lr, device)), lr
-
-
-def reference_images(data: str, resolution: int, cache_dir=None, workers: int | None = None) -> np.ndarray:
-    """The reference set as the training pipeline sees it: 112 = HR, 28 = its antialiased downscale."""
-    return load_dataset(data, cache_dir=cache_dir, workers=workers).images_at(resolution)
-
-
-def load_reference(data: str, resolution: int, extractor, cache_dir=None, workers: int | None = None
-                   ) -> ReferenceStats:
-    return reference_stats(reference_images(data, resolution, cache_dir, workers), extractor, cache_dir)
 
 
 def folder_images(path: str, resolution: int, workers: int | None = None) -> np.ndarray:
