@@ -1,5 +1,5 @@
 """The `sneakergan` command line: train, train-sr, generate, interpolate, evaluate, eval-sr, plot-prd, serve,
-report, presets."""
+report, demo, presets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 
-from sneakergan.commands import evaluate, generate, report, serve, train
+from sneakergan.commands import demo, evaluate, generate, report, serve, train
 from sneakergan.errors import SneakerganError
 
 log = logging.getLogger("sneakergan")
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("-q", "--quiet", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    for commands in (train, generate, evaluate, serve, report):
+    for commands in (train, generate, evaluate, serve, report, demo):
         commands.add_parsers(sub)
     sub.add_parser("presets", help="list the training presets").set_defaults(handler=cmd_presets)
     return parser
