@@ -119,7 +119,8 @@ def _tiny_run(data, out, preset, *sets):
     return out
 
 
-def test_a_conditional_run_gets_label_accuracy_and_intra_class_fids(stand_in_features, tiny_image_folder, tmp_path, capsys):
+def test_a_conditional_run_gets_label_accuracy_and_intra_class_fids(stand_in_features, tiny_image_folder, tmp_path,
+                                                                     capsys):
     from sneakergan.cli import main
 
     run = _tiny_run(tiny_image_folder, tmp_path / "cgan", "sngan-cgan-colour", "g_width=8", "d_width=8",
@@ -146,8 +147,8 @@ def test_a_conditional_run_gets_label_accuracy_and_intra_class_fids(stand_in_fea
     (["--images", "{data}", "--no-ema", "--out", "x.json"], "--per-class and --no-ema apply to generated samples"),
     (["--per-class", "-1"], "--per-class"),
 ])
-def test_conditional_options_on_the_wrong_input_are_one_line_errors(stand_in_features, tiny_image_folder, tmp_path, capsys,
-                                                                    monkeypatch, args, message):
+def test_conditional_options_on_the_wrong_input_are_one_line_errors(stand_in_features, tiny_image_folder, tmp_path,
+                                                                    capsys, monkeypatch, args, message):
     from sneakergan.cli import main
 
     monkeypatch.chdir(tmp_path)

@@ -75,3 +75,12 @@ def check_writable_parent(option: str, out: Path) -> None:
         raise ConfigError(f"{option} {out}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"{option} {out}: cannot write in {parent} (permission denied)")
+
+
+def add_dist_timeout(parser) -> None:
+    """--dist-timeout, for the commands that run under torchrun (train, train-sr, evaluate)."""
+    from sneakergan.train.distributed import DEFAULT_TIMEOUT_S
+
+    parser.add_argument("--dist-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help="under torchrun: the longest a process waits for the others at a collective "
+                        f"before the job fails (default {DEFAULT_TIMEOUT_S})")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sneakergan.commands.checks import (
     MAX_SAMPLES,
+    add_dist_timeout,
     check_device,
     check_exists,
     check_output_file,
@@ -44,16 +45,17 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", help="cache for datasets and reference statistics")
     p.add_argument("--workers", type=int)
     p.add_argument("--replace", action="store_true", help="overwrite an existing report")
+    add_dist_timeout(p)
     p.set_defaults(handler=cmd_evaluate)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sneakergan.data import load_dataset
-    from sneakergan.generate import stage1_config
-    from sneakergan.metrics.evaluate import evaluate_images, plot_paths, summary_line
+    """Under torchrun, rank 0 evaluates and the other ranks compute their shares of its Inception passes."""
+    from sneakergan.metrics.evaluate import plot_paths
     from sneakergan.metrics.features import InceptionFeatureExtractor
-    from sneakergan.metrics.protocol import check_resolution, folder_images
-    from sneakergan.metrics.reference import reference_stats
+    from sneakergan.metrics.protocol import check_resolution
+    from sneakergan.metrics.sharded_features import features_across_ranks, serve_feature_shares
+    from sneakergan.train.distributed import join_from_env
     from sneakergan.train.loop import resolve_device
 
     check_resolution(args.res)
@@ -74,9 +76,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.run) / "eval" / f"res{args.res}_n{args.n}{suffix}.json"
     check_output_file("--out", out, ".json", args.replace, beside=plot_paths(out))
     device = resolve_device(args.device)
-    # fp32 only: bf16 features moved a measured FID by 0.78% (benchmarks/inception_features.py),
-    # above the 0.5% a preview mode may cost, so the CLI does not offer it.
-    extractor = InceptionFeatureExtractor(args.inception, device=device)
+    with join_from_env(device, args.dist_timeout) as dist:
+        dist.quiet_unless_main(log)
+        # fp32 only: bf16 features moved a measured FID by 0.78% (benchmarks/inception_features.py),
+        # above the 0.5% a preview mode may cost, so the CLI does not offer it.
+        extractor = InceptionFeatureExtractor(args.inception, device=dist.device_for(device))
+        if not dist.is_main:
+            return serve_feature_shares(extractor, dist)
+        with features_across_ranks(extractor, dist) as extractor:
+            return _evaluate(args, out, extractor)
+
+
+def _evaluate(args: argparse.Namespace, out: Path, extractor) -> int:
+    from sneakergan.data import load_dataset
+    from sneakergan.generate import stage1_config
+    from sneakergan.metrics.evaluate import evaluate_images, summary_line
+    from sneakergan.metrics.protocol import folder_images
+    from sneakergan.metrics.reference import reference_stats
+
     cache_dir = Path(args.cache_dir) if args.cache_dir else None
     stage1 = None if args.images else stage1_config(args.run)
     if args.per_class and not (stage1 and stage1.condition):

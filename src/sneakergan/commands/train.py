@@ -1,11 +1,15 @@
-"""`sneakergan train` and `train-sr`: resolve the config, load the data, run the trainer."""
+"""`sneakergan train` and `train-sr`: resolve the config, load the data, run the trainer; under
+`torchrun` one process per GPU (or CPU share) trains on its share of each global batch
+(train/distributed.py, docs/distributed.md)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
+from sneakergan.commands.checks import add_dist_timeout
 from sneakergan.config import PRECISIONS
 from sneakergan.errors import ConfigError
 
@@ -59,6 +63,7 @@ def _add_train_parser(sub: argparse._SubParsersAction, command: str) -> None:
     p.add_argument("--cache-dir", help="dataset cache folder (default $SNEAKERGAN_CACHE or ~/.cache/sneakergan)")
     p.add_argument("--no-cache", action="store_true", help="decode the images without reading/writing the cache")
     p.add_argument("--workers", type=int, help="processes for decoding images (default: CPU count)")
+    add_dist_timeout(p)
     p.set_defaults(handler=cmd_train, task=task)
 
 
@@ -90,48 +95,72 @@ def _resolve_train_config(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     from sneakergan.commands.checks import check_workers
-    from sneakergan.data import load_dataset
-    from sneakergan.data.classes import class_labels
+    from sneakergan.train.distributed import check_global_batch, join_from_env
     from sneakergan.train.loop import Trainer, TrainingInterrupted
     from sneakergan.train.precision import describe as describe_precision
     from sneakergan.train.run_dir import RunDir
+    from sneakergan.train.schedule import resolve_device
     from sneakergan.train.tasks import task_for
 
     check_workers(args.workers)
     cfg, run = _resolve_train_config(args)
-    if run is None:  # fail on a taken --out in milliseconds, not after decoding the data
-        RunDir.check_new(args.out, replace=args.replace)
     task = task_for(cfg)
     if cfg.task != args.task:
         raise ConfigError(f"{cfg.preset} is a task {cfg.task!r} config; train it with `sneakergan {task.command}`")
-    cache_dir = False if args.no_cache else (Path(args.cache_dir) if args.cache_dir else None)
-    dataset = load_dataset(cfg.data, cache_dir=cache_dir, max_images=cfg.max_images or None, workers=args.workers)
+    check_global_batch(cfg.batch_size, int(os.environ.get("WORLD_SIZE", "1")))  # before anyone decodes data
+    if run is None:  # fail on a taken --out in milliseconds, not after decoding the data (every rank, before
+        RunDir.check_new(args.out, replace=args.replace)  # joining: none creates it until all have checked)
+    with join_from_env(resolve_device(cfg.device), args.dist_timeout) as dist:
+        dist.quiet_unless_main(log)
+        if dist.is_main:  # rank 0 decodes first (filling the cache the others then read) and makes the folder
+            data, cfg = _training_data(cfg, args, task, resumed=run is not None)
+            if run is None:  # created only once the data loaded, so a bad --data leaves nothing behind
+                run = RunDir.create(args.out, cfg, replace=args.replace)
+            else:
+                run.write_config(cfg)
+        dist.barrier()
+        if not dist.is_main:
+            data, cfg = _training_data(cfg, args, task, resumed=run is not None)
+            run = run or RunDir(Path(args.out))  # read on a rollback; only rank 0 writes to it
+        evaluator = _quick_fid(cfg, args, data.get("image"), _cache_dir(args)) if dist.is_main else None
+        trainer = Trainer(cfg, run, data, evaluator=evaluator, dist=dist)
+        if args.resume:
+            trainer.resume()
+        shares = f" ({dist.world_size} processes of {trainer.schedule.batch_size // dist.world_size})" \
+            if dist.enabled else ""
+        log.info("training %s on %d images (%s) -> %s, %d steps of %d%s on %s in %s", cfg.preset, trainer.count,
+                 cfg.data, run.root, trainer.schedule.total_steps, trainer.schedule.batch_size, shares, trainer.device,
+                 describe_precision(trainer.autocast_dtype))
+        try:
+            trainer.fit()
+        except TrainingInterrupted as stop:
+            log.warning("interrupted: checkpoint saved at step %d; continue with: sneakergan %s --resume %s",
+                        stop.step, task.command, run.root)
+            return 130
+    log.info("done: %s (samples/, histograms/, metrics.jsonl, checkpoint.safetensors)", run.root)
+    return 0
+
+
+def _cache_dir(args: argparse.Namespace):
+    return False if args.no_cache else (Path(args.cache_dir) if args.cache_dir else None)
+
+
+def _training_data(cfg, args: argparse.Namespace, task, resumed: bool):
+    """(uint8 arrays by batch key, cfg): a class-conditional config gets its class names from the data."""
+    from sneakergan.data import load_dataset
+    from sneakergan.data.classes import class_labels
+
+    dataset = load_dataset(cfg.data, cache_dir=_cache_dir(args), max_images=cfg.max_images or None,
+                           workers=args.workers)
     data = {key: dataset.images_at(size) for key, size in task.data_sizes(cfg).items()}
     if task.label_key is not None:
         data[task.label_key], class_names = class_labels(dataset, cfg.condition)
-        if run is None:
+        if not resumed:
             cfg = cfg.replace(class_names=class_names)  # in config.json: generate maps names to labels
         elif class_names != cfg.class_names:
             raise ConfigError(f"the data's classes ({', '.join(class_names)}) are not the run's "
                               f"({', '.join(cfg.class_names)}); resume on the data it was trained on")
-    if run is None:  # created only once the data loaded, so a bad --data leaves nothing behind
-        run = RunDir.create(args.out, cfg, replace=args.replace)
-    else:
-        run.write_config(cfg)
-    trainer = Trainer(cfg, run, data, evaluator=_quick_fid(cfg, args, data.get("image"), cache_dir))
-    if args.resume:
-        trainer.resume()
-    log.info("training %s on %d images (%s) -> %s, %d steps of %d on %s in %s", cfg.preset, trainer.count,
-             cfg.data, run.root, trainer.schedule.total_steps, trainer.schedule.batch_size, trainer.device,
-             describe_precision(trainer.autocast_dtype))
-    try:
-        trainer.fit()
-    except TrainingInterrupted as stop:
-        log.warning("interrupted: checkpoint saved at step %d; continue with: sneakergan %s --resume %s",
-                    stop.step, task.command, run.root)
-        return 130
-    log.info("done: %s (samples/, histograms/, metrics.jsonl, checkpoint.safetensors)", run.root)
-    return 0
+    return data, cfg
 
 
 def _quick_fid(cfg, args: argparse.Namespace, images, cache_dir):

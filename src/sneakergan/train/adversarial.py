@@ -3,6 +3,11 @@
 The task-specific models (gan_model.UnconditionalGAN, sr_model.SuperResolutionGAN) add their
 generator update and `train_step(batch, noise, epoch)`; the trainer only ever calls those.
 
+Under torchrun (train/distributed.py) `g_train` and `d_train` are G and D wrapped in
+DistributedDataParallel, batch norm is synchronised across ranks, and the forward passes whose
+gradients update a player go through its wrapper; `generator` and `discriminator` stay the plain
+modules (checkpoints, EMA, sampling). In one process the wrappers are the modules themselves.
+
 Never train on NaNs: every update checks its loss and gradients first and is skipped when one is
 not finite; `train_step` reports that as "skipped" and the trainer counts, rolls back or stops.
 """
@@ -16,6 +21,7 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.losses import get_loss
+from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
 from sneakergan.train.precision import needs_loss_scaling
 
 Labels = tuple[torch.Tensor, torch.Tensor] | None  # (real, fake) class labels of a class-conditional step
@@ -34,12 +40,15 @@ def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
 
 class AdversarialModel:
     def __init__(self, cfg: TrainConfig, device: torch.device, generator: torch.nn.Module,
-                 discriminator: torch.nn.Module):
+                 discriminator: torch.nn.Module, dist: Distributed = SINGLE_PROCESS):
         self.cfg = cfg
         self.device = device
+        self.dist = dist
         self.loss = get_loss(cfg.loss)
-        self.generator = generator.to(device)
-        self.discriminator = discriminator.to(device)
+        self.generator = dist.sync_batch_norm(generator.to(device))
+        penalised = cfg.r1_gamma > 0 or cfg.gp_weight > 0  # D's input gradient is differentiated again
+        self.discriminator = dist.sync_batch_norm(discriminator.to(device), twice_differentiable=penalised)
+        self._g_ddp, self._d_ddp = dist.wrap(self.generator), dist.wrap(self.discriminator)
         betas = (cfg.beta1, cfg.beta2)
         # fused: one kernel per step instead of ~10 elementwise passes per tensor; the profile of
         # the MLP preset spent about a third of its step in the unfused update.
@@ -50,6 +59,16 @@ class AdversarialModel:
         self.scalers = ({self.opt_g: torch.amp.GradScaler(device.type), self.opt_d: torch.amp.GradScaler(device.type)}
                         if needs_loss_scaling(cfg.precision) else {})
 
+    @property
+    def g_train(self) -> torch.nn.Module:
+        """G for the forward pass of its update: in DDP under torchrun, else G itself."""
+        return self.generator if self._g_ddp is None else self._g_ddp
+
+    @property
+    def d_train(self) -> torch.nn.Module:
+        """D for the forward passes of its update: in DDP under torchrun, else D itself."""
+        return self.discriminator if self._d_ddp is None else self._d_ddp
+
     def d_step(self, real: torch.Tensor, fake: torch.Tensor, labels: Labels = None) -> dict[str, torch.Tensor]:
         """One discriminator update on a real batch and a (detached) generated batch, plus the
         penalties a subclass adds (`d_penalties`). `labels`: (real's, fake's) class labels for a
@@ -57,8 +76,8 @@ class AdversarialModel:
         real_labels, fake_labels = labels if labels is not None else (None, None)
         real_in, fake_in = self.d_inputs(real), self.d_inputs(fake.detach())
         real_in.requires_grad_(self.needs_real_gradient())
-        real_logits = self.d_logits(real_in, real_labels)
-        fake_logits = self.d_logits(fake_in, fake_labels)
+        real_logits = self.d_logits(real_in, real_labels, self.d_train)
+        fake_logits = self.d_logits(fake_in, fake_labels, self.d_train)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
         penalties = self.d_penalties(real_in, real_logits, fake_in, real_labels)
         skipped = self.update(self.opt_d, self.discriminator, d_loss + sum(penalties.values()))
@@ -70,9 +89,13 @@ class AdversarialModel:
             "d_skipped": skipped,
         }
 
-    def d_logits(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """D's logits; a class-conditional D also gets the images' class labels."""
-        return self.discriminator(images) if labels is None else self.discriminator(images, labels)
+    def d_logits(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+                 discriminator: torch.nn.Module | None = None) -> torch.Tensor:
+        """D's logits; a class-conditional D also gets the images' class labels. D's own update passes
+        `d_train` (its gradients are averaged across ranks); G's update and sampling use the plain D:
+        the D gradients G's backward leaves are zeroed before D's next update, so need no all-reduce."""
+        discriminator = self.discriminator if discriminator is None else discriminator
+        return discriminator(images) if labels is None else discriminator(images, labels)
 
     # Hooks for the recipes (stage 1 overrides them): what D sees, and penalties on D.
     def d_inputs(self, images: torch.Tensor) -> torch.Tensor:
@@ -93,18 +116,18 @@ class AdversarialModel:
         scaler = self.scalers.get(optimizer)
         if scaler is None:
             loss.backward()
-            finite = is_finite(loss, module)
+            finite = is_finite(loss, module, self.dist)
             if finite:
                 optimizer.step()
             return torch.tensor(0.0 if finite else 1.0)
         scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
-        finite = is_finite(loss, module)
+        finite = is_finite(loss, module, self.dist)
         if finite:
             scaler.step(optimizer)
         # An overflow at a large scale is the scaler's routine (it halves the scale and the next
         # step goes on); only one that no scale explains counts as a bad step.
-        overflow_expected = bool(torch.isfinite(loss.detach())) and scaler.get_scale() >= 1.0
+        overflow_expected = self.dist.all_finite(loss.detach()) and scaler.get_scale() >= 1.0
         scaler.update()
         return torch.tensor(0.0 if finite or overflow_expected else 1.0)
 
@@ -168,8 +191,9 @@ class AdversarialModel:
                 self.scalers[optimizer].load_state_dict(state[f"scaler_{name}"])
 
 
-def is_finite(loss: torch.Tensor, module: torch.nn.Module) -> bool:
-    """Whether `loss` and all of `module`'s gradients are finite (no NaN, no inf).
+def is_finite(loss: torch.Tensor, module: torch.nn.Module, dist: Distributed = SINGLE_PROCESS) -> bool:
+    """Whether `loss` and all of `module`'s gradients are finite (no NaN, no inf), on every rank of
+    `dist`: the ranks skip an update together or not at all.
 
     The cheapest complete check: the gradients' total 2-norm is non-finite as soon as one element
     is (or when gradients beyond ~1e19 overflow it, which no update should see either). It reads
@@ -182,7 +206,7 @@ def is_finite(loss: torch.Tensor, module: torch.nn.Module) -> bool:
     total = loss.detach().float()
     if grads:
         total = total + torch.nn.utils.get_total_norm(grads).float()
-    return bool(torch.isfinite(total))
+    return dist.all_finite(total)
 
 
 def match_parameter_layouts(optimizer: torch.optim.Optimizer) -> None:

@@ -13,7 +13,8 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.train.adversarial import Labels, eval_mode
-from sneakergan.train.gan_model import UnconditionalGAN, sample_noise
+from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
+from sneakergan.train.gan_model import UnconditionalGAN
 
 LABEL_KEY = "label"  # the trainer's batch key of the int64 class labels
 
@@ -31,8 +32,8 @@ def classes_in_turn(count: int, n_classes: int, device: torch.device) -> torch.T
 class ConditionalGAN(UnconditionalGAN):
     """Stage 1 conditioned on `cfg.condition`'s classes (cfg.class_names)."""
 
-    def __init__(self, cfg: TrainConfig, device: torch.device):
-        super().__init__(cfg, device)  # builds G and D with n_classes (or says that class_names are missing)
+    def __init__(self, cfg: TrainConfig, device: torch.device, dist: Distributed = SINGLE_PROCESS):
+        super().__init__(cfg, device, dist)  # builds G and D with n_classes (or says that class_names are missing)
         self.n_classes = cfg.n_classes
 
     def fake_batch(self, batch: Mapping[str, torch.Tensor], count: int, noise: torch.Generator
@@ -41,9 +42,9 @@ class ConditionalGAN(UnconditionalGAN):
         data's class frequencies (0.9% of the sneakers are pink/purple, 35% grey), so D never sees a
         class far more often among fakes than among reals, and unconditional metrics compare like
         with like. Returns the labels D sees with them: (real, fake)."""
-        z = sample_noise(count, self.cfg.z_dim, noise, self.device)
+        z = self.noise_share(count, noise)
         labels = batch[LABEL_KEY].to(self.device)
-        return self.generator(z, labels), (labels, labels)
+        return self.g_train(z, labels), (labels, labels)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
+
 NOISE_SIGMA_MAX = 0.03  # Gaussian noise sigma ~ U(0, 0.03) on [0, 1] pixels
 BLUR_PROBABILITY = 0.5
 BLUR_SIGMA_MAX = 0.8  # 3x3 Gaussian blur, sigma ~ U(0, 0.8)
@@ -44,15 +46,16 @@ def _jitter(x: torch.Tensor, brightness: torch.Tensor, contrast: torch.Tensor,
     return ((x - gray) * saturation + gray).clamp(0, 1)
 
 
-def degrade(lr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """A degraded copy of an NCHW batch in [-1, 1]: blur (p=0.5), colour jitter, then noise."""
-    n = lr.shape[0]
+def degrade(lr: torch.Tensor, generator: torch.Generator, share: Distributed = SINGLE_PROCESS) -> torch.Tensor:
+    """A degraded copy of an NCHW batch in [-1, 1]: blur (p=0.5), colour jitter, then noise. `share`:
+    whose rows of the global batch `lr` is (the draws are the global batch's, sliced alike)."""
+    n, count = lr.shape[0], share.global_count(lr.shape[0])
     # Drawn on the CPU in a fixed order and amount: the same seed gives the same batch anywhere.
-    blur_on = torch.rand(n, generator=generator) < BLUR_PROBABILITY
-    blur_sigma = _uniform(n, 0.0, BLUR_SIGMA_MAX, generator) * blur_on
-    factors = [_uniform(n, 1 - JITTER, 1 + JITTER, generator) for _ in range(3)]
-    noise_sigma = _uniform(n, 0.0, NOISE_SIGMA_MAX, generator)
-    noise = torch.randn(lr.shape, generator=generator)
+    blur_on = torch.rand(count, generator=generator) < BLUR_PROBABILITY
+    blur_sigma = share.local_share(_uniform(count, 0.0, BLUR_SIGMA_MAX, generator) * blur_on)
+    factors = [share.local_share(_uniform(count, 1 - JITTER, 1 + JITTER, generator)) for _ in range(3)]
+    noise_sigma = share.local_share(_uniform(count, 0.0, NOISE_SIGMA_MAX, generator))
+    noise = share.local_share(torch.randn((count, *lr.shape[1:]), generator=generator))
 
     def per_image(values: torch.Tensor) -> torch.Tensor:
         return values.view(n, 1, 1, 1).to(lr.device, lr.dtype)

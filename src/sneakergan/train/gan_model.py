@@ -16,6 +16,7 @@ from sneakergan.models import get_architecture
 from sneakergan.models.layers import apply_spectral_norm
 from sneakergan.train.adversarial import AdversarialModel, Labels, eval_mode
 from sneakergan.train.augment import diff_augment, parse_policy
+from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
 from sneakergan.train.ema import EMA
 
 
@@ -51,19 +52,21 @@ class UnconditionalGAN(AdversarialModel):
     improvements the config switches on: DiffAugment of D's inputs, lazy R1 and WGAN-GP gradient
     penalties, spectral normalisation of D (at build time), and an EMA of G for sampling."""
 
-    def __init__(self, cfg: TrainConfig, device: torch.device):
+    def __init__(self, cfg: TrainConfig, device: torch.device, dist: Distributed = SINGLE_PROCESS):
         generator, discriminator = build_generator(cfg), build_discriminator(cfg)
         if cfg.spectral_norm:
             apply_spectral_norm(discriminator)
         self.memory_format = memory_format_for(discriminator)
         super().__init__(cfg, device, generator.to(memory_format=memory_format_for(generator)),
-                         discriminator.to(memory_format=self.memory_format))
+                         discriminator.to(memory_format=self.memory_format), dist)
         self.augmentations = parse_policy(cfg.augment)
         self.ema = EMA(self.generator, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.d_updates = 0  # counts D updates for the lazy R1 schedule; part of the state
 
     # --- D's side: augmentations and penalties (hooks of AdversarialModel.d_step) -------------
     def d_inputs(self, images: torch.Tensor) -> torch.Tensor:
+        if self.dist.enabled:  # each image gets the augmentation it would get in one process
+            return diff_augment(images, self.augmentations, self.dist)
         return diff_augment(images, self.augmentations)
 
     def needs_real_gradient(self) -> bool:
@@ -72,6 +75,8 @@ class UnconditionalGAN(AdversarialModel):
     def d_penalties(self, real: torch.Tensor, real_logits: torch.Tensor, fake: torch.Tensor,
                     labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         penalties = {}
+        # Under torchrun D is in DDP: these torch.autograd.grad calls differentiate with respect to the
+        # images, so no parameter hook fires; the final backward fires each once, both orders summed.
         if self.needs_real_gradient():
             # Lazy R1 (StyleGAN2): gamma/2 E[|grad D(x)|^2] every r1_every steps, scaled up to match.
             (grad,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
@@ -79,7 +84,7 @@ class UnconditionalGAN(AdversarialModel):
             penalties["r1_penalty"] = self.cfg.r1_gamma / 2 * self.cfg.r1_every * r1
         if self.cfg.gp_weight > 0:
             # A class-conditional D scores the points between real and fake with the real labels.
-            penalties["gp_penalty"] = self.cfg.gp_weight * gradient_penalty(self.discriminator, real, fake, labels)
+            penalties["gp_penalty"] = self.cfg.gp_weight * gradient_penalty(self.d_train, real, fake, labels, self.dist)
         return penalties
 
     # --- G's side ---------------------------------------------------------------------------
@@ -136,7 +141,11 @@ class UnconditionalGAN(AdversarialModel):
                    ) -> tuple[torch.Tensor, Labels]:
         """The step's generated images and the (real, fake) labels D sees with them (None here;
         the class-conditional model's hook)."""
-        return self.generator(sample_noise(count, self.cfg.z_dim, noise, self.device)), None
+        return self.g_train(self.noise_share(count, noise)), None
+
+    def noise_share(self, count: int, noise: torch.Generator) -> torch.Tensor:
+        """This rank's `count` rows of the global batch's noise (all of it in one process)."""
+        return self.dist.local_share(sample_noise(self.dist.global_count(count), self.cfg.z_dim, noise, self.device))
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -145,10 +154,12 @@ class UnconditionalGAN(AdversarialModel):
 
 
 def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     labels: torch.Tensor | None = None) -> torch.Tensor:
+                     labels: torch.Tensor | None = None, dist: Distributed = SINGLE_PROCESS) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(|grad D(x_hat)| - 1)^2] at random points x_hat on the
-    lines between real and generated images (scored with `labels` by a class-conditional D)."""
-    mix = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    lines between real and generated images (scored with `labels` by a class-conditional D); under
+    torchrun the mix weights are drawn for the global batch and each rank takes its rows."""
+    count = dist.global_count(real.shape[0])
+    mix = dist.local_share(torch.rand(count, 1, 1, 1, device=real.device, dtype=real.dtype))
     between = (mix * real.detach() + (1 - mix) * fake.detach()).requires_grad_(True)
     logits = discriminator(between) if labels is None else discriminator(between, labels)
     (grad,) = torch.autograd.grad(logits.float().sum(), between, create_graph=True)

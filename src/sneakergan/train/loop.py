@@ -1,6 +1,10 @@
 """The training loop: batches in each epoch's order, logging, per-epoch figures, checkpoints,
 resume, interruption, and rollback when a run keeps producing non-finite losses (the policy is
-train/nonfinite.py's, the schedule and signal handling train/schedule.py's)."""
+train/nonfinite.py's, the schedule and signal handling train/schedule.py's).
+
+Under torchrun every rank runs this loop on its share of each global batch (train/distributed.py);
+rank 0 alone writes the run folder, and the ranks agree on every branch (skips, stops, rollbacks,
+evaluation results), so they always call the same collectives in the same order."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from sneakergan.config import TrainConfig
 from sneakergan.errors import ConfigError, RunDirError
 from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
 from sneakergan.train.checkpoint import checkpoint_bytes, load_checkpoint
+from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
 from sneakergan.train.figures import to_unit_range
 from sneakergan.train.nonfinite import MAX_ROLLBACKS, NonFiniteSteps, format_rates
 from sneakergan.train.precision import autocast, resolve_precision
@@ -44,7 +49,7 @@ Evaluator = Callable[[Any], dict[str, float]]
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, run: RunDir, data: np.ndarray | dict[str, np.ndarray],
-                 progress: bool = True, evaluator: Evaluator | None = None):
+                 progress: bool = True, evaluator: Evaluator | None = None, dist: Distributed = SINGLE_PROCESS):
         """`data`: uint8 NHWC arrays by batch key, as the task wants them ({"image": 28x28} for
         "gan", {"lr": 28x28, "hr": 112x112} for "sr"), held in memory for the whole run; a bare
         array is stage 1's {"image": array}. A class-conditional run (cfg.condition) also gets its
@@ -52,6 +57,9 @@ class Trainer:
 
         `evaluator` (used every cfg.eval_every epochs) returns metrics whose first value is a
         lower-is-better score (an FID); the best checkpoint is kept beside the latest.
+
+        `dist`: this process's place among torchrun's (every rank gets the whole data set; rank 0
+        alone writes to `run`, shows progress and uses `evaluator`).
         """
         self.task = task_for(cfg)
         if isinstance(data, np.ndarray):
@@ -60,13 +68,14 @@ class Trainer:
         _check_data(data, self.task.data_sizes(cfg), self.label_key, cfg)
         self.cfg = cfg
         self.run = run
-        self.device = resolve_device(cfg.device)
+        self.dist = dist
+        self.device = dist.device_for(resolve_device(cfg.device))
         self.autocast_dtype = resolve_precision(cfg.precision, self.device)
-        self.show_progress = progress
-        self.evaluator = evaluator
+        self.show_progress = progress and dist.is_main
+        self.evaluator = evaluator if dist.is_main else None
         self.best_score: float | None = None
-        torch.manual_seed(cfg.seed)  # model initialisation
-        self.model = self.task.model(cfg, self.device)
+        torch.manual_seed(cfg.seed)  # model initialisation, the same on every rank
+        self.model = self.task.model(cfg, self.device, dist)
         if cfg.compile:  # in place: parameter names and checkpoints stay those of the plain modules
             self.model.generator.compile()
             self.model.discriminator.compile()
@@ -77,7 +86,7 @@ class Trainer:
         if self.device.type == "cuda":
             self.data = {key: images.to(self.device) for key, images in self.data.items()}  # uint8 fits
         self.count = len(next(iter(data.values())))
-        self.schedule = Schedule.for_config(cfg, self.count)
+        self.schedule = Schedule.for_config(cfg, self.count, dist.world_size)
         self.step = 0
         self.nonfinite = NonFiniteSteps()
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
@@ -88,7 +97,10 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state(), "noise": self.noise.get_state()}
         if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
+            # Under torchrun rank 0 saves its own GPU's stream only (as device 0's): reading every GPU's
+            # would open a CUDA context on each of them from this one process.
+            rng["cuda"] = ([torch.cuda.get_rng_state(self.device)] if self.dist.enabled and self.device.type == "cuda"
+                           else torch.cuda.get_rng_state_all())
         return {"step": self.step, "config": self.cfg.to_json(), "model": self.model.state_dict(), "rng": rng,
                 "best_score": self.best_score, "nonfinite": dataclasses.asdict(self.nonfinite)}
 
@@ -96,7 +108,8 @@ class Trainer:
         state = load_checkpoint(self.run.checkpoint)
         self.restore(state)
         self.nonfinite = NonFiniteSteps(**state.get("nonfinite", {}))  # the optimizers hold the lowered rates
-        self.rewind_run_dir()
+        if self.dist.is_main:
+            self.rewind_run_dir()
         log.info("resumed %s at step %d (epoch %d)", self.run.root, self.step,
                  self.step // self.schedule.steps_per_epoch)
 
@@ -108,7 +121,10 @@ class Trainer:
         torch.set_rng_state(state["rng"]["torch"])
         self.noise.set_state(state["rng"]["noise"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+            if self.dist.enabled and self.device.type == "cuda":  # every rank continues device 0's stream
+                torch.cuda.set_rng_state(state["rng"]["cuda"][0], self.device)
+            else:
+                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
 
     def rewind_run_dir(self) -> None:
         """Drop what the run folder holds from after the current step: log lines, kept checkpoints."""
@@ -118,7 +134,11 @@ class Trainer:
     def save_checkpoint(self, keep: bool = False) -> None:
         """Write checkpoint.safetensors. `keep` (an epoch's checkpoint) with keep_checkpoints N > 1
         first writes it as checkpoints/step_*.safetensors too, and only then deletes all but the N
-        newest of those. Each write is atomic: a failed one leaves the previous file intact."""
+        newest of those. Each write is atomic: a failed one leaves the previous file intact. Under
+        torchrun rank 0 writes it while the other ranks wait (they read it on a rollback)."""
+        if not self.dist.is_main:
+            self.dist.barrier()
+            return
         data = checkpoint_bytes(self.state_dict())
         kept = self.cfg.keep_checkpoints if keep and self.cfg.keep_checkpoints > 1 else 0
         try:
@@ -129,6 +149,7 @@ class Trainer:
             raise self.write_error(exc) from None
         if keep:
             self.run.prune_checkpoints(kept)
+        self.dist.barrier()
 
     def write_error(self, exc: OSError) -> RunDirError:
         return RunDirError(f"could not write to {self.run.root} at step {self.step} ({exc.strerror or exc}); "
@@ -139,15 +160,18 @@ class Trainer:
         """Before the first step: clear a killed run's half-written checkpoints, make sure the folder
         takes files and has room for the checkpoints to come, and write one at step 0 if there is
         none yet (from the first step on, a kill can be resumed and a rollback has a target)."""
-        stale = self.run.remove_temporaries()
-        if stale:
-            log.info("removed %d half-written checkpoint file(s) of an interrupted run", len(stale))
-        size = self.model.checkpoint_bytes() + _CHECKPOINT_OVERHEAD
-        copies = 3 + (self.cfg.keep_checkpoints if self.cfg.keep_checkpoints > 1 else 0)
-        kept = f", {self.cfg.keep_checkpoints} kept ones" if copies > 3 else ""
-        self.run.check_room(size * copies, f"{copies} checkpoints of {size / 1e6:,.1f} MB (the latest, the next "
-                            f"one while it is written, the best{kept})")
-        if not self.run.checkpoint.exists():
+        first = False
+        if self.dist.is_main:
+            stale = self.run.remove_temporaries()
+            if stale:
+                log.info("removed %d half-written checkpoint file(s) of an interrupted run", len(stale))
+            size = self.model.checkpoint_bytes() + _CHECKPOINT_OVERHEAD
+            copies = 3 + (self.cfg.keep_checkpoints if self.cfg.keep_checkpoints > 1 else 0)
+            kept = f", {self.cfg.keep_checkpoints} kept ones" if copies > 3 else ""
+            self.run.check_room(size * copies, f"{copies} checkpoints of {size / 1e6:,.1f} MB (the latest, the "
+                                f"next one while it is written, the best{kept})")
+            first = not self.run.checkpoint.exists()
+        if self.dist.from_main(first):
             self.save_checkpoint()
 
     # --- loop ----------------------------------------------------------------------------
@@ -155,7 +179,7 @@ class Trainer:
         """Rows `index` of the epoch order from every data key: images as floats in [-1, 1], class
         labels (a conditional run's) as they are."""
         size = self.schedule.batch_size
-        rows = order[index * size:(index + 1) * size]
+        rows = self.dist.local_share(order[index * size:(index + 1) * size])  # this rank's share
         return {key: values[rows.to(values.device)].to(self.device) if key == self.label_key
                 else to_unit_range(values[rows.to(values.device)], self.device) for key, values in self.data.items()}
 
@@ -190,11 +214,12 @@ class Trainer:
                     if self.step % self.cfg.log_every == 0 or epoch_done:
                         elapsed = time.perf_counter() - interval_start
                         record = {"step": self.step, "epoch": epoch + 1,
-                                  **{k: float(v) / (logged_steps - skipped) for k, v in sums.items()},
+                                  **{k: v / (logged_steps - skipped) for k, v in self.rank_means(sums).items()},
                                   "skipped_steps": skipped,
                                   "img_per_s": logged_steps * sched.batch_size / max(elapsed, 1e-9)}
-                        append_jsonl(self.run.metrics, record)
-                        progress.update(self.step, record)
+                        if self.dist.is_main:
+                            append_jsonl(self.run.metrics, record)
+                            progress.update(self.step, record)
                         if skipped:
                             log.warning("step %d: %d of the last %d steps skipped (non-finite losses or gradients)",
                                         self.step, skipped, logged_steps)
@@ -202,7 +227,7 @@ class Trainer:
                     if epoch_done:
                         self.end_of_epoch(epoch + 1)
                         interval_start = time.perf_counter()  # img/s measures training only
-                    if stop.raised is not None:
+                    if self.dist.any_rank(stop.raised is not None):  # a signal to one rank stops them all
                         self.save_checkpoint()
                         raise TrainingInterrupted(self.step)
         except OSError as exc:  # a full disk while logging or drawing: the same clear error as at a checkpoint
@@ -211,21 +236,32 @@ class Trainer:
             raise self.write_error(exc) from None
         finally:
             progress.close()
+        if not self.dist.is_main:
+            return {}
         records = [r for r in read_jsonl(self.run.metrics) if "img_per_s" in r]  # training lines, not eval
         if records:
             plot_loss_curves(records, self.run.loss_curve, *self.task.curves)
         return records[-1] if records else {}
 
+    def rank_means(self, sums: dict[str, torch.Tensor]) -> dict[str, float]:
+        """The interval's summed step metrics as floats, averaged over the ranks: each rank's are
+        means over its share, and equal shares make their mean the global batch's."""
+        if not sums:
+            return {}
+        values = self.dist.mean(torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in sums.values()]))
+        return dict(zip(sums, values.tolist()))
+
     def end_of_epoch(self, epoch: int) -> None:
         last = self.step == self.schedule.total_steps
-        if epoch % self.cfg.sample_every == 0 or last:
+        if self.dist.is_main and (epoch % self.cfg.sample_every == 0 or last):
             self.write_figures(epoch)
         improved = False
         if self.evaluator is not None and self.cfg.eval_every and (epoch % self.cfg.eval_every == 0 or last):
             improved = self.evaluate(epoch)
+        improved = self.dist.from_main(improved)  # only rank 0 evaluates; all of them save the checkpoint
         if epoch % self.cfg.checkpoint_every == 0 or last or improved:
             self.save_checkpoint(keep=True)
-        if improved:
+        if improved and self.dist.is_main:
             atomic_write_bytes(self.run.best_checkpoint, self.run.checkpoint.read_bytes())
 
     def recover(self) -> None:
@@ -239,13 +275,14 @@ class Trainer:
         self.restore(state)
         self.nonfinite = bad.rolled_back(self.cfg.rollback_lr_factor)
         self.model.scale_learning_rates(self.nonfinite.lr_scale)
-        self.rewind_run_dir()
         rates = self.learning_rates()
-        append_jsonl(self.run.metrics, {
-            "step": self.step, "epoch": self.step // self.schedule.steps_per_epoch,
-            "skipped_steps": bad.skipped - state.get("nonfinite", {}).get("skipped", 0),  # those rolled back
-            "rollback": {"from_step": from_step, "rollbacks": self.nonfinite.rollbacks,
-                         "lr_scale": self.nonfinite.lr_scale, **rates}})
+        if self.dist.is_main:
+            self.rewind_run_dir()
+            append_jsonl(self.run.metrics, {
+                "step": self.step, "epoch": self.step // self.schedule.steps_per_epoch,
+                "skipped_steps": bad.skipped - state.get("nonfinite", {}).get("skipped", 0),  # those rolled back
+                "rollback": {"from_step": from_step, "rollbacks": self.nonfinite.rollbacks,
+                             "lr_scale": self.nonfinite.lr_scale, **rates}})
         log.warning("%s; rolled back to step %d with learning rates %s (rollback %d of at most %d)", what,
                     self.step, format_rates(rates), self.nonfinite.rollbacks, MAX_ROLLBACKS)
         self.save_checkpoint()  # the lowered rates survive a kill from here on

@@ -11,6 +11,7 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.errors import ConfigError
+from sneakergan.train.distributed import check_global_batch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -28,13 +29,17 @@ def epoch_order(count: int, seed: int, epoch: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Schedule:
-    batch_size: int
+    batch_size: int  # the global batch: under torchrun each of the world_size processes computes a share
     steps_per_epoch: int
     total_steps: int
 
     @classmethod
-    def for_config(cls, cfg: TrainConfig, count: int) -> "Schedule":
+    def for_config(cls, cfg: TrainConfig, count: int, world_size: int = 1) -> "Schedule":
+        check_global_batch(cfg.batch_size, world_size)
         batch = min(cfg.batch_size, count)
+        batch -= batch % world_size  # fewer images than a batch: still an equal share per process
+        if batch == 0:
+            raise ConfigError(f"{count} images cannot be shared among {world_size} processes")
         per_epoch = count // batch  # the last partial batch is dropped, as BN models prefer
         total = cfg.epochs * per_epoch
         if cfg.max_steps:

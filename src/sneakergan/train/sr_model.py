@@ -27,6 +27,7 @@ from sneakergan.config import TrainConfig
 from sneakergan.models import get_architecture
 from sneakergan.train.adversarial import AdversarialModel, eval_mode
 from sneakergan.train.degrade import degrade
+from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
 
 SCALE = 4
 CHANNELS_LAST = torch.channels_last
@@ -55,10 +56,10 @@ def frozen(module: torch.nn.Module) -> Iterator[None]:
 
 
 class SuperResolutionGAN(AdversarialModel):
-    def __init__(self, cfg: TrainConfig, device: torch.device):
+    def __init__(self, cfg: TrainConfig, device: torch.device, dist: Distributed = SINGLE_PROCESS):
         # channels_last: oneDNN's convolutions run about 2x faster in it on CPU (measured).
         super().__init__(cfg, device, build_sr_generator(cfg).to(memory_format=CHANNELS_LAST),
-                         build_sr_discriminator(cfg).to(memory_format=CHANNELS_LAST))
+                         build_sr_discriminator(cfg).to(memory_format=CHANNELS_LAST), dist)
         self.pixel_loss = _PIXEL_LOSSES[cfg.pixel_loss]
 
     def is_pretraining(self, epoch: int) -> bool:
@@ -88,10 +89,10 @@ class SuperResolutionGAN(AdversarialModel):
         the metrics (tensors) and "skipped" (True when a non-finite update was skipped)."""
         lr, hr = batch["lr"], batch["hr"].contiguous(memory_format=CHANNELS_LAST)
         if self.cfg.degrade:
-            lr = degrade(lr, noise)
+            lr = degrade(lr, noise, self.dist)
         lr = lr.contiguous(memory_format=CHANNELS_LAST)
         snapshot = self.snapshot_buffers()
-        sr = self.generator(lr)
+        sr = self.g_train(lr)
         if self.is_pretraining(epoch):
             return self.finish_step(self.g_step(hr, sr, adversarial=False), snapshot)
         # As in stage 1, one SR batch serves both updates: D sees it detached, G goes through new D.
