@@ -58,8 +58,9 @@ def test_without_a_label_a_conditional_run_draws_the_classes_from_the_seed(runs)
 
 @pytest.mark.parametrize("args, message", [
     (["--lr-run", "{plain}", "--label", "red"],
-     "--label needs a class-conditional stage-1 model; the stage-1 run {plain} is unconditional"),
-    (["--label", "red"], "--label needs a class-conditional stage-1 model; the bundled stage-1 model is unconditional"),
+     "--label 'red' needs a class-conditional stage-1 model; the stage-1 run {plain} is unconditional"),
+    (["--label", "red"],
+     "--label 'red' needs a class-conditional stage-1 model; the bundled stage-1 model is unconditional"),
     (["--lr-run", "{cgan}", "--label", "purple"],
      "unknown --label 'purple'; the stage-1 run {cgan} knows " + ", ".join(COLOUR_NAMES)),
     (["--lr-run", "{cgan}", "--label", "Red"], "unknown --label 'Red'"),
@@ -79,7 +80,7 @@ def test_interpolate_morphs_within_the_label_of_a_conditional_run(runs, capsys, 
             "--precision", "fp32"]
     assert main([*args, "--out", str(strip)]) == 2  # which class to morph within is not guessed
     err = capsys.readouterr().err
-    assert f"{cgan} is class-conditional: give --label, one of black, white" in err and "Traceback" not in err
+    assert f"{cgan} is class-conditional: --label must be one of black, white" in err and "Traceback" not in err
     assert not strip.exists()
     assert main([*args, "--label", "red", "--out", str(strip)]) == 0
     with Image.open(strip) as image:

@@ -59,15 +59,20 @@ def generate_images(run_dir: str | Path | None, count: int, seed: int, device: s
                          class_probs=class_probs)
 
 
-def class_index(cfg: TrainConfig, label: str | None, run_dir: str | Path | None) -> int | None:
-    """The index of class `label` in a stage-1 config; a ConfigError when it has no such class."""
-    if label is None:
-        return None
+def class_index(cfg: TrainConfig, label: str | None, run_dir: str | Path | None, name: str = "--label",
+                needed: bool = False) -> int | None:
+    """The index of class `label` in a stage-1 config; a ConfigError saying why `label` cannot be used
+    (`name`: what the user calls it, "--label" or the API's "label"). `needed`: a class-conditional
+    model must be given one (an interpolation keeps one class along its path)."""
     model = "the bundled stage-1 model" if run_dir is None else f"the stage-1 run {run_dir}"
+    if label is None:
+        if needed and cfg.condition:
+            raise ConfigError(f"{model} is class-conditional: {name} must be one of {', '.join(cfg.class_names)}")
+        return None
     if not cfg.condition:
-        raise ConfigError(f"--label needs a class-conditional stage-1 model; {model} is unconditional")
+        raise ConfigError(f"{name} {label!r} needs a class-conditional stage-1 model; {model} is unconditional")
     if label not in cfg.class_names:
-        raise ConfigError(f"unknown --label {label!r}; {model} knows {', '.join(cfg.class_names)}")
+        raise ConfigError(f"unknown {name} {label!r}; {model} knows {', '.join(cfg.class_names)}")
     return cfg.class_names.index(label)
 
 

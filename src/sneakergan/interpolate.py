@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sneakergan.errors import ConfigError
 from sneakergan.generate import BATCH, class_index, load_stage1
 from sneakergan.io import atomic_path
 from sneakergan.train.gan_model import sample_noise
@@ -46,9 +45,7 @@ def interpolation_frames(lr_run: str | Path | None, sr_run: str | Path | None, s
     from sneakergan.pipeline import apply_stage2
 
     generator, cfg = load_stage1(lr_run, device)
-    index = class_index(cfg, label, lr_run)
-    if cfg.condition and index is None:
-        raise ConfigError(f"{lr_run} is class-conditional: give --label, one of {', '.join(cfg.class_names)}")
+    index = class_index(cfg, label, lr_run, needed=True)
     frames = path_frames(generator, cfg.z_dim, seeds, steps, device, label=index)
     return apply_stage2(sr_run, frames, str(device)) if stage == "sr" else frames
 

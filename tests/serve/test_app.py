@@ -119,7 +119,7 @@ def test_a_conditional_model_offers_its_labels(cgan_client, cgan_run):
     ("/api/generate", {"label": "purple"}, "unknown label 'purple'; the stage-1 run {run} knows "
                                            + ", ".join(COLOUR_NAMES)),
     ("/api/generate", {"label": "Red"}, "unknown label 'Red'"),
-    ("/api/interpolate", {"a": 1, "b": 2}, "is class-conditional: give a label, one of black, white"),
+    ("/api/interpolate", {"a": 1, "b": 2}, "is class-conditional: label must be one of black, white"),
 ])
 def test_bad_labels_are_422_naming_the_known_labels(cgan_client, cgan_run, path, params, message):
     response = cgan_client.get(path, params=params)

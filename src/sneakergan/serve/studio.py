@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sneakergan.generate import load_stage1, sample_images
+from sneakergan.errors import ConfigError
+from sneakergan.generate import class_index, load_stage1, sample_images
 from sneakergan.interpolate import path_frames
 from sneakergan.pipeline import load_sr_generator, super_resolve_images
 from sneakergan.train.precision import autocast, describe, resolve_precision
@@ -79,15 +80,10 @@ class Studio:
     def label_problem(self, label: str | None, needed: bool = False) -> str | None:
         """Why `label` cannot be used with this stage-1 model, or None when it can. `needed`: a
         class-conditional model must be given one (interpolation keeps one class along the path)."""
-        model = "the bundled stage-1 model" if self.stage1 == "bundled" else f"the stage-1 run {self.stage1}"
-        if label is None:
-            if needed and self.conditional:
-                return f"{model} is class-conditional: give a label, one of {', '.join(self.class_names)}"
-            return None
-        if not self.conditional:
-            return f"label {label!r} needs a class-conditional stage-1 model; {model} is unconditional"
-        if label not in self.class_names:
-            return f"unknown label {label!r}; {model} knows {', '.join(self.class_names)}"
+        try:
+            class_index(self.cfg, label, None if self.stage1 == "bundled" else self.stage1, "label", needed)
+        except ConfigError as exc:
+            return str(exc)
         return None
 
     def _index(self, label: str | None) -> int | None:
