@@ -61,7 +61,7 @@ def test_augmentations_never_reach_the_samples(monkeypatch):
     expected = model.generate(z)
     calls = []
     monkeypatch.setattr("sneakergan.train.gan_model.diff_augment",
-                        lambda x, names: calls.append(names) or augment.diff_augment(x, names))
+                        lambda x, names, *share: calls.append(names) or augment.diff_augment(x, names, *share))
     assert torch.equal(model.generate(z), expected) and calls == []  # sampling does not augment
     model.train_step(torch.rand(8, 3, 28, 28) * 2 - 1, torch.Generator().manual_seed(0))
     assert calls and all(names == ("color", "translation", "cutout") for names in calls)  # training does

@@ -65,9 +65,8 @@ class UnconditionalGAN(AdversarialModel):
 
     # --- D's side: augmentations and penalties (hooks of AdversarialModel.d_step) -------------
     def d_inputs(self, images: torch.Tensor) -> torch.Tensor:
-        if self.dist.enabled:  # each image gets the augmentation it would get in one process
-            return diff_augment(images, self.augmentations, self.dist)
-        return diff_augment(images, self.augmentations)
+        # Under torchrun each image gets the augmentation it would get in one process.
+        return diff_augment(images, self.augmentations, self.dist)
 
     def needs_real_gradient(self) -> bool:
         return self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
