@@ -77,13 +77,22 @@ def super_resolve_images(generator: torch.nn.Module, lr: np.ndarray, device: tor
     return np.concatenate(outputs) if outputs else np.empty((0, lr.shape[1] * SCALE, lr.shape[2] * SCALE, 3), np.uint8)
 
 
+def needs_stage2(image_size: int, stage2_options: dict[str, bool]) -> bool:
+    """Whether a stage-1 model making `image_size` pixels needs stage 2. A single-stage model (full
+    size, preset sngan-112) has none to choose: it refuses the stage-2 options given (name -> used)."""
+    if image_size < FULL_SIZE:
+        return True
+    given = [name for name, used in stage2_options.items() if used]
+    if given:
+        raise ConfigError(f"the stage-1 model makes {image_size}x{image_size} images in one stage: "
+                          f"{' and '.join(given)} {'does' if len(given) == 1 else 'do'} not apply")
+    return False
+
+
 def apply_stage2(sr_run: str | Path | None, lr: np.ndarray, device: str = "auto", show_lr: bool = False) -> np.ndarray:
     """Super-resolve stage-1 images; with `show_lr` each result is [input nearest-upscaled | output].
-    Images already at full size come from a single-stage generator (preset sngan-112): returned as they are."""
-    if lr.shape[1] >= FULL_SIZE:
-        if sr_run is not None or show_lr:
-            raise ConfigError(f"the stage-1 model makes {lr.shape[1]}x{lr.shape[2]} images in one stage: "
-                              "--sr-run and --show-lr do not apply")
+    Images already at full size come from a single-stage generator: returned as they are."""
+    if not needs_stage2(lr.shape[1], {"--sr-run": sr_run is not None, "--show-lr": show_lr}):
         return lr
     target = resolve_device(device)
     sr = super_resolve_images(load_sr_generator(sr_run, target), lr, target)

@@ -73,18 +73,23 @@ def test_the_evaluate_command_scores_a_run(inception, tiny_image_folder, tmp_pat
     assert json.loads((tmp_path / "self.json").read_text())["fid"] == pytest.approx(0, abs=1e-3)
 
 
-def test_pipeline_images_at_both_resolutions():
+def test_pipeline_sampler_at_both_resolutions():
     from sneakergan.bundle import bundle_folder
-    from sneakergan.metrics.protocol import pipeline_images
+    from sneakergan.metrics.protocol import PipelineSampler
 
     if not (bundle_folder() / "manifest.json").exists():
         pytest.skip("no bundled models in this checkout")
-    lr, same = pipeline_images(None, None, "sr", 28, 3, 0, "cpu")
-    sr, sr_input = pipeline_images(None, None, "sr", 112, 3, 0, "cpu")
-    bicubic, bicubic_input = pipeline_images(None, None, "bicubic", 112, 3, 0, "cpu")
+    lr, same = PipelineSampler(None, None, "sr", 28, "cpu")(3, 0)
+    sr, sr_input = PipelineSampler(None, None, "sr", 112, "cpu")(3, 0)
+    bicubic, bicubic_input = PipelineSampler(None, None, "bicubic", 112, "cpu")(3, 0)
     assert lr.shape == (3, 28, 28, 3) and sr.shape == bicubic.shape == (3, 112, 112, 3)
     assert np.array_equal(lr, same) and np.array_equal(lr, sr_input) and np.array_equal(lr, bicubic_input)
     assert not np.array_equal(sr, bicubic)
+    # what evaluate scores is what generate makes
+    from sneakergan.generate import generate_images
+    from sneakergan.pipeline import apply_stage2
+
+    assert np.array_equal(lr, generate_images(None, 3, 0, "cpu")) and np.array_equal(sr, apply_stage2(None, lr, "cpu"))
 
 
 class _ColourFeatures:
@@ -120,13 +125,17 @@ def _tiny_run(data, out, preset, *sets):
 
 
 def test_a_conditional_run_gets_label_accuracy_and_intra_class_fids(stand_in_features, tiny_image_folder, tmp_path,
-                                                                     capsys):
+                                                                     capsys, monkeypatch):
+    import sneakergan.pipeline
     from sneakergan.cli import main
 
     run = _tiny_run(tiny_image_folder, tmp_path / "cgan", "sngan-cgan-colour", "g_width=8", "d_width=8",
                     "condition=price")
     base = ["evaluate", "--run", str(run), "--data", str(tiny_image_folder), "--n", "20", "--device", "cpu"]
+    loads, load = [], sneakergan.pipeline.load_checkpoint
+    monkeypatch.setattr(sneakergan.pipeline, "load_checkpoint", lambda path: loads.append(path) or load(path))
     assert main([*base, "--per-class", "6"]) == 0
+    assert len(loads) == 1  # the generator is loaded once, not once per class
     out = capsys.readouterr().out
     assert "label accuracy" in out and "intra-class FID mean" in out
     report = json.loads((run / "eval" / "res28_n20.json").read_text())
@@ -175,7 +184,7 @@ def test_a_single_stage_112_run_is_scored_at_both_resolutions_without_stage_2(st
         assert "sr_run" not in report and "lr_consistency_psnr_y" not in report
     capsys.readouterr()
     assert main([*base, "--res", "112", "--upscale", "bicubic"]) == 2
-    assert "--sr-run and --upscale apply to two-stage models" in capsys.readouterr().err
+    assert "makes 112x112 images in one stage: --upscale does not apply" in capsys.readouterr().err
     # generate: 112x112 straight from stage 1, and no stage 2 to choose
     assert main(["generate", "--lr-run", str(run), "-n", "4", "--nrow", "4", "--out", str(tmp_path / "g.png")]) == 0
     from PIL import Image
@@ -184,4 +193,4 @@ def test_a_single_stage_112_run_is_scored_at_both_resolutions_without_stage_2(st
         assert grid.size == (4 * 114 + 2, 114 + 2)
     assert main(["generate", "--lr-run", str(run), "--sr-run", str(run), "-n", "4", "--out",
                  str(tmp_path / "h.png")]) == 2
-    assert "makes 112x112 images in one stage: --sr-run and --show-lr do not apply" in capsys.readouterr().err
+    assert "makes 112x112 images in one stage: --sr-run does not apply" in capsys.readouterr().err

@@ -34,7 +34,7 @@ from sneakergan.train.run_dir import RunDir
 from sneakergan.train.schedule import Schedule
 from sneakergan.train.tasks import task_for
 
-LAUNCH_TIMEOUT = 120  # seconds for one torchrun job, start-up included
+LAUNCH_TIMEOUT = 300  # seconds for one torchrun job, start-up included (generous: a loaded machine starts slowly)
 WORKER = Path(__file__).with_name("distributed_worker.py")
 TINY = ["--set", "g_width=8", "--set", "d_width=8", "--precision", "fp32", "--device", "cpu", "--batch-size", "8",
         "--eval-every", "0", "--workers", "1"]  # 48 images: 6 steps of 8 per epoch, 4 per process

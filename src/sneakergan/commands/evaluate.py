@@ -126,7 +126,7 @@ def _generated_and_reference(args: argparse.Namespace, cfg, dataset, extractor, 
 
     from sneakergan.data.classes import class_labels
     from sneakergan.metrics.conditional import conditional_scores
-    from sneakergan.metrics.protocol import pipeline_images
+    from sneakergan.metrics.protocol import PipelineSampler
     from sneakergan.metrics.reference import reference_stats
     from sneakergan.metrics.sr_quality import lr_consistency
 
@@ -139,11 +139,8 @@ def _generated_and_reference(args: argparse.Namespace, cfg, dataset, extractor, 
                               f"({', '.join(cfg.class_names)})")
         class_probs = np.bincount(labels, minlength=len(names)) / len(labels)
 
-    def sample(count: int, label: str | None = None, probs=None):
-        return pipeline_images(args.run, args.sr_run, args.upscale, args.res, count, args.seed, args.device,
-                               label=label, class_probs=probs, ema=not args.no_ema)
-
-    fake, lr = sample(args.n, probs=class_probs)
+    sample = PipelineSampler(args.run, args.sr_run, args.upscale, args.res, args.device, ema=not args.no_ema)
+    fake, lr = sample(args.n, args.seed, class_probs=class_probs)
     provenance = {"run": str(Path(args.run).resolve()) if args.run else "bundled", "seed": args.seed,
                   "weights": "raw" if args.no_ema else "ema where kept"}
     if lr is None:
@@ -156,8 +153,8 @@ def _generated_and_reference(args: argparse.Namespace, cfg, dataset, extractor, 
     if per_class:
         provenance["class_prior"] = "reference proportions"
         provenance["conditional"] = {"condition": cfg.condition, "per_class": per_class, **conditional_scores(
-            lambda index: sample(per_class, label=cfg.class_names[index])[0], cfg.class_names, reference, labels,
-            dataset.images_at(28), extractor, args.seed)}
+            lambda index: sample(per_class, args.seed, label=cfg.class_names[index])[0], cfg.class_names,
+            reference, labels, dataset.images_at(28), extractor, args.seed)}
     return fake, reference, provenance
 
 

@@ -19,28 +19,46 @@ def check_resolution(resolution: int) -> None:
         raise ConfigError(f"--res must be one of {', '.join(map(str, RESOLUTIONS))}, got {resolution}")
 
 
-def pipeline_images(lr_run: str | None, sr_run: str | None, upscale: str, resolution: int, count: int, seed: int,
-                    device: str, label: str | None = None, class_probs: np.ndarray | None = None, ema: bool = True
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(images at `resolution`, stage 1's 28x28 images they come from): stage 1 alone at 28; at 112
-    stage 1 then stage 2 (or bicubic, the baseline that shows what stage 2 adds). A run left out is
-    the bundled model. A single-stage generator (more than 28 pixels) has no stage 1 images (None);
-    at 28 its images are downscaled as the data pipeline makes the reference's 28x28 images.
-    `label`, `class_probs`, `ema`: as for `generate_images`."""
-    from sneakergan.generate import generate_images
-    from sneakergan.metrics.sr_quality import bicubic_downscale, bicubic_upscale
-    from sneakergan.pipeline import apply_stage2
+class PipelineSampler:
+    """Images for an evaluation at `resolution`: stage 1 alone at 28; at 112 stage 1 then stage 2 (or
+    bicubic, the baseline that shows what stage 2 adds). A run left out is the bundled model. Each
+    stage's generator is loaded once: a conditional evaluation samples once per class as well.
+    A single-stage generator (full size) has no stage 1 images; at 28 its images are downscaled as the
+    data pipeline makes the reference's 28x28 images. `ema`: as for `load_stage1`."""
 
-    lr = generate_images(lr_run, count, seed, device, label=label, class_probs=class_probs, ema=ema)
-    if lr.shape[1] > RESOLUTIONS[0]:
-        if upscale != "sr" or sr_run is not None:
-            raise ConfigError(f"--sr-run and --upscale apply to two-stage models; {lr_run} makes "
-                              f"{lr.shape[1]}x{lr.shape[2]} images in one stage")
-        return (bicubic_downscale(lr, lr.shape[1] // resolution) if lr.shape[1] > resolution else lr), None
-    if resolution == lr.shape[1]:
-        return lr, lr
-    factor = resolution // lr.shape[1]
-    return (bicubic_upscale(lr, factor) if upscale == "bicubic" else apply_stage2(sr_run, lr, device)), lr
+    def __init__(self, lr_run: str | None, sr_run: str | None, upscale: str, resolution: int, device: str,
+                 ema: bool = True):
+        from sneakergan.generate import load_stage1
+        from sneakergan.pipeline import load_sr_generator, needs_stage2
+        from sneakergan.train.loop import resolve_device
+
+        self.device = resolve_device(device)
+        self.lr_run, self.upscale, self.resolution = lr_run, upscale, resolution
+        self.generator, self.cfg = load_stage1(lr_run, self.device, ema=ema)
+        self.two_stage = needs_stage2(self.cfg.image_size, {"--sr-run": sr_run is not None,
+                                                            "--upscale": upscale != "sr"})
+        super_resolves = self.two_stage and resolution > self.cfg.image_size and upscale == "sr"
+        self.sr = load_sr_generator(sr_run, self.device) if super_resolves else None
+
+    def __call__(self, count: int, seed: int, label: str | None = None, class_probs: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(images at the resolution, stage 1's 28x28 images they come from, None for a single stage);
+        `label`, `class_probs`: as for `generate_images`."""
+        from sneakergan.generate import class_index, sample_images
+        from sneakergan.metrics.sr_quality import bicubic_downscale, bicubic_upscale
+        from sneakergan.pipeline import super_resolve_images
+
+        index = class_index(self.cfg, label, self.lr_run)
+        lr = sample_images(self.generator, self.cfg.z_dim, count, seed, self.device, n_classes=self.cfg.n_classes,
+                           label=index, class_probs=class_probs)
+        size = lr.shape[1]
+        if not self.two_stage:
+            return (bicubic_downscale(lr, size // self.resolution) if size > self.resolution else lr), None
+        if self.resolution == size:
+            return lr, lr
+        if self.sr is None:
+            return bicubic_upscale(lr, self.resolution // size), lr
+        return super_resolve_images(self.sr, lr, self.device), lr
 
 
 def folder_images(path: str, resolution: int, workers: int | None = None) -> np.ndarray:

@@ -11,21 +11,20 @@ from __future__ import annotations
 import dataclasses
 import errno
 import logging
-import time
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from sneakergan.config import TrainConfig
-from sneakergan.errors import ConfigError, RunDirError
+from sneakergan.errors import RunDirError
 from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
+from sneakergan.train.batches import TrainingSet
 from sneakergan.train.checkpoint import checkpoint_bytes, load_checkpoint
 from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
-from sneakergan.train.figures import to_unit_range
 from sneakergan.train.nonfinite import MAX_ROLLBACKS, NonFiniteSteps, format_rates
 from sneakergan.train.precision import autocast, resolve_precision
-from sneakergan.train.progress import Progress
+from sneakergan.train.progress import LogInterval, Progress
 from sneakergan.train.run_dir import RunDir
 from sneakergan.train.schedule import Schedule, StopFlag, epoch_order, resolve_device
 from sneakergan.train.tasks import task_for
@@ -50,10 +49,8 @@ Evaluator = Callable[[Any], dict[str, float]]
 class Trainer:
     def __init__(self, cfg: TrainConfig, run: RunDir, data: np.ndarray | dict[str, np.ndarray],
                  progress: bool = True, evaluator: Evaluator | None = None, dist: Distributed = SINGLE_PROCESS):
-        """`data`: uint8 NHWC arrays by batch key, as the task wants them ({"image": 28x28} for
-        "gan", {"lr": 28x28, "hr": 112x112} for "sr"), held in memory for the whole run; a bare
-        array is stage 1's {"image": array}. A class-conditional run (cfg.condition) also gets its
-        int64 [N] labels, indices into cfg.class_names, under the task's label key ("label").
+        """`data`: uint8 NHWC arrays by batch key, held in memory for the whole run (see `TrainingSet`);
+        a bare array is stage 1's {"image": array}.
 
         `evaluator` (used every cfg.eval_every epochs) returns metrics whose first value is a
         lower-is-better score (an FID); the best checkpoint is kept beside the latest.
@@ -64,12 +61,12 @@ class Trainer:
         self.task = task_for(cfg)
         if isinstance(data, np.ndarray):
             data = {"image": data}
-        self.label_key = self.task.label_key
-        _check_data(data, self.task.data_sizes(cfg), self.label_key, cfg)
         self.cfg = cfg
         self.run = run
         self.dist = dist
         self.device = dist.device_for(resolve_device(cfg.device))
+        self.training_set = TrainingSet(data, self.task.data_sizes(cfg), self.task.label_key, cfg, self.device)
+        self.count = self.training_set.count
         self.autocast_dtype = resolve_precision(cfg.precision, self.device)
         self.show_progress = progress and dist.is_main
         self.evaluator = evaluator if dist.is_main else None
@@ -79,19 +76,13 @@ class Trainer:
         if cfg.compile:  # in place: parameter names and checkpoints stay those of the plain modules
             self.model.generator.compile()
             self.model.discriminator.compile()
-        self.data = {key: torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
-                     for key, images in data.items() if key != self.label_key}
-        if self.label_key is not None:  # int64 class indices: indexed like the images, never rescaled
-            self.data[self.label_key] = torch.from_numpy(np.ascontiguousarray(data[self.label_key], dtype=np.int64))
-        if self.device.type == "cuda":
-            self.data = {key: images.to(self.device) for key, images in self.data.items()}  # uint8 fits
-        self.count = len(next(iter(data.values())))
         self.schedule = Schedule.for_config(cfg, self.count, dist.world_size)
         self.step = 0
         self.nonfinite = NonFiniteSteps()
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         # The figures draw their fixed inputs (noise, chosen images) from their own seeded generator.
-        self.figures = self.task.figures(cfg, self.model, self.data, torch.Generator().manual_seed(cfg.seed + 2))
+        self.figures = self.task.figures(cfg, self.model, self.training_set.tensors,
+                                         torch.Generator().manual_seed(cfg.seed + 2))
 
     # --- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -175,20 +166,11 @@ class Trainer:
             self.save_checkpoint()
 
     # --- loop ----------------------------------------------------------------------------
-    def batch(self, order: torch.Tensor, index: int) -> dict[str, torch.Tensor]:
-        """Rows `index` of the epoch order from every data key: images as floats in [-1, 1], class
-        labels (a conditional run's) as they are."""
-        size = self.schedule.batch_size
-        rows = self.dist.local_share(order[index * size:(index + 1) * size])  # this rank's share
-        return {key: values[rows.to(values.device)].to(self.device) if key == self.label_key
-                else to_unit_range(values[rows.to(values.device)], self.device) for key, values in self.data.items()}
-
     def fit(self) -> dict[str, Any]:
         sched = self.schedule
         self.prepare_run_dir()
         progress = Progress(sched.total_steps, self.step, enabled=self.show_progress)
-        sums: dict[str, torch.Tensor] = {}
-        logged_steps, skipped, interval_start = 0, 0, time.perf_counter()
+        interval = LogInterval()
         order, order_epoch = None, -1
         try:
             with StopFlag() as stop:
@@ -196,37 +178,26 @@ class Trainer:
                     epoch, index = divmod(self.step, sched.steps_per_epoch)
                     if epoch != order_epoch:
                         order, order_epoch = epoch_order(self.count, self.cfg.seed, epoch), epoch
+                    batch = self.training_set.batch(order, index, sched.batch_size, self.dist)
                     with autocast(self.device, self.autocast_dtype):
-                        metrics = self.model.train_step(self.batch(order, index), self.noise, epoch)
+                        metrics = self.model.train_step(batch, self.noise, epoch)
                     bad = bool(metrics.pop("skipped", False))
                     self.nonfinite.record(bad)
-                    skipped += bad
-                    if not bad:  # a skipped step's losses are NaN or inf: they stay out of the averages
-                        for key, value in metrics.items():
-                            sums[key] = sums.get(key, 0) + value
-                    logged_steps += 1
+                    interval.add(metrics, bad)
                     self.step += 1
                     if self.nonfinite.streak >= self.cfg.max_bad_steps:
                         self.recover()  # stops, or rolls back to the last checkpoint
-                        sums, logged_steps, skipped, interval_start = {}, 0, 0, time.perf_counter()
+                        interval.restart()
                         continue
                     epoch_done = self.step % sched.steps_per_epoch == 0 or self.step == sched.total_steps
                     if self.step % self.cfg.log_every == 0 or epoch_done:
-                        elapsed = time.perf_counter() - interval_start
-                        record = {"step": self.step, "epoch": epoch + 1,
-                                  **{k: v / (logged_steps - skipped) for k, v in self.rank_means(sums).items()},
-                                  "skipped_steps": skipped,
-                                  "img_per_s": logged_steps * sched.batch_size / max(elapsed, 1e-9)}
+                        record = interval.record(self.step, epoch + 1, sched.batch_size, self.rank_means)
                         if self.dist.is_main:
                             append_jsonl(self.run.metrics, record)
                             progress.update(self.step, record)
-                        if skipped:
-                            log.warning("step %d: %d of the last %d steps skipped (non-finite losses or gradients)",
-                                        self.step, skipped, logged_steps)
-                        sums, logged_steps, skipped, interval_start = {}, 0, 0, time.perf_counter()
                     if epoch_done:
                         self.end_of_epoch(epoch + 1)
-                        interval_start = time.perf_counter()  # img/s measures training only
+                        interval.restart_clock()
                     if self.dist.any_rank(stop.raised is not None):  # a signal to one rank stops them all
                         self.save_checkpoint()
                         raise TrainingInterrupted(self.step)
@@ -306,25 +277,3 @@ class Trainer:
         """The design's per-epoch figures: samples and the D-output histogram (the task's kind)."""
         self.figures.write(self.run, epoch, self.step)
 
-
-def _check_data(data: dict[str, np.ndarray], sizes: dict[str, int], label_key: str | None, cfg: TrainConfig) -> None:
-    expected = {*sizes, label_key} if label_key is not None else set(sizes)
-    if set(data) != expected:
-        raise ConfigError(f"this task trains on {', '.join(sorted(expected))}, got {', '.join(sorted(data))}")
-    if label_key is not None:
-        _check_labels(data[label_key], cfg)
-    for key, size in sizes.items():
-        if data[key].shape[1:3] != (size, size):
-            raise ConfigError(f"{key} images are {data[key].shape[1]}x{data[key].shape[2]}, the model needs "
-                              f"{size}x{size}")
-    if len({len(images) for images in data.values()}) != 1:
-        raise ConfigError("every data key needs the same number of images")
-
-
-def _check_labels(labels: np.ndarray, cfg: TrainConfig) -> None:
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ConfigError(f"class labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
-    classes = cfg.require_classes()
-    if len(labels) and not 0 <= labels.min() <= labels.max() < classes:
-        raise ConfigError(f"class labels must be in 0..{classes - 1} (class_names "
-                          f"{', '.join(cfg.class_names)}), got {labels.min()}..{labels.max()}")

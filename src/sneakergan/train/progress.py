@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from typing import Callable
 
+import torch
 from tqdm import tqdm
 
 log = logging.getLogger("sneakergan.train")
@@ -35,3 +38,39 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class LogInterval:
+    """The steps since the last metrics line: their summed step metrics (skipped steps' non-finite
+    losses left out of the averages), how many were skipped, and the training time they took."""
+
+    def __init__(self):
+        self.restart()
+
+    def restart(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.steps = self.skipped = 0
+        self.restart_clock()
+
+    def restart_clock(self) -> None:
+        """After work that is not training (figures, evaluation), so that img/s measures training only."""
+        self.start = time.perf_counter()
+
+    def add(self, metrics: dict[str, torch.Tensor], skipped: bool) -> None:
+        self.steps += 1
+        self.skipped += skipped
+        if not skipped:
+            for key, value in metrics.items():
+                self.sums[key] = self.sums.get(key, 0) + value
+
+    def record(self, step: int, epoch: int, batch_size: int, means: Callable[[dict], dict[str, float]]) -> dict:
+        """The metrics line (`means`: the summed metrics as floats, averaged over ranks), then restart."""
+        elapsed = time.perf_counter() - self.start
+        record = {"step": step, "epoch": epoch,
+                  **{key: value / (self.steps - self.skipped) for key, value in means(self.sums).items()},
+                  "skipped_steps": self.skipped, "img_per_s": self.steps * batch_size / max(elapsed, 1e-9)}
+        if self.skipped:
+            log.warning("step %d: %d of the last %d steps skipped (non-finite losses or gradients)",
+                        step, self.skipped, self.steps)
+        self.restart()
+        return record
