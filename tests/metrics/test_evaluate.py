@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from sneakergan.metrics.evaluate import MetricSettings, score_features
 from sneakergan.metrics.fid import feature_statistics
@@ -187,10 +188,24 @@ def test_a_single_stage_112_run_is_scored_at_both_resolutions_without_stage_2(st
     assert "makes 112x112 images in one stage: --upscale does not apply" in capsys.readouterr().err
     # generate: 112x112 straight from stage 1, and no stage 2 to choose
     assert main(["generate", "--lr-run", str(run), "-n", "4", "--nrow", "4", "--out", str(tmp_path / "g.png")]) == 0
-    from PIL import Image
-
     with Image.open(tmp_path / "g.png") as grid:
         assert grid.size == (4 * 114 + 2, 114 + 2)
     assert main(["generate", "--lr-run", str(run), "--sr-run", str(run), "-n", "4", "--out",
                  str(tmp_path / "h.png")]) == 2
     assert "makes 112x112 images in one stage: --sr-run does not apply" in capsys.readouterr().err
+
+
+def test_too_few_images_for_the_metrics_is_a_one_line_error(stand_in_features, tiny_image_folder, tmp_path, capsys):
+    from sneakergan.cli import main
+
+    few = tmp_path / "few"
+    few.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(12):
+        Image.fromarray(rng.integers(0, 256, (28, 28, 3), dtype=np.uint8)).save(few / f"{index}.png")
+    out = tmp_path / "few.json"
+    assert main(["evaluate", "--images", str(few), "--data", str(tiny_image_folder), "--out", str(out),
+                 "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "need at least 20 images to score (PRD's clusters); got 12" in err and "Traceback" not in err
+    assert not out.exists()

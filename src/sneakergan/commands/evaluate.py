@@ -51,7 +51,7 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Under torchrun, rank 0 evaluates and the other ranks compute their shares of its Inception passes."""
-    from sneakergan.metrics.evaluate import plot_paths
+    from sneakergan.metrics.evaluate import MetricSettings, plot_paths
     from sneakergan.metrics.features import InceptionFeatureExtractor
     from sneakergan.metrics.protocol import check_resolution
     from sneakergan.metrics.sharded_features import features_across_ranks, serve_feature_shares
@@ -63,7 +63,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("--out REPORT.json is needed with --images or the bundled models")
     if args.images and (args.sr_run or args.upscale != "sr"):
         raise ConfigError("--sr-run and --upscale apply to generated samples, not to --images")
-    check_range("--n", args.n, 2, MAX_SAMPLES)
+    check_range("--n", args.n, MetricSettings().prd_clusters, MAX_SAMPLES)  # PRD needs a sample per cluster
     check_range("--per-class", args.per_class, 0, MAX_SAMPLES)
     if args.images and (args.per_class or args.no_ema):
         raise ConfigError("--per-class and --no-ema apply to generated samples, not to --images")

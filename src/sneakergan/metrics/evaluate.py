@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sneakergan import __version__
+from sneakergan.errors import ConfigError
 from sneakergan.io import atomic_write_text
 from sneakergan.metrics.features import RESIZE_MODE
 from sneakergan.metrics.fid import feature_statistics, frechet_distance
@@ -86,6 +87,10 @@ def evaluate_images(fake_images: np.ndarray, reference: ReferenceStats, extracto
     """Score uint8 NHWC images; write the JSON report, the PRD plot and the nearest-neighbour panel."""
     if fake_images.shape[1:] != reference.images.shape[1:]:
         raise ValueError(f"generated images {fake_images.shape[1:]} and reference {reference.images.shape[1:]} differ")
+    for side, count in (("images to score", len(fake_images)), ("reference images", len(reference.features))):
+        if count < settings.prd_clusters:  # PRD clusters the union of both sets into this many clusters
+            raise ConfigError(f"the standard metrics need at least {settings.prd_clusters} {side} "
+                              f"(PRD's clusters); got {count}")
     started = time.perf_counter()
     fake_features = extractor(fake_images)
     feature_seconds = time.perf_counter() - started
