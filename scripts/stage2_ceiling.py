@@ -30,13 +30,14 @@ def main() -> None:
     parser.add_argument("--held-out", required=True, help="real images standing in for stage 1's (test split)")
     parser.add_argument("--sr-run", action="append", default=[], help="a stage-2 run (repeatable)")
     parser.add_argument("--out", required=True, help="folder for one report per row and summary.json")
+    parser.add_argument("--no-baselines", action="store_true", help="stage-2 runs only: no real-112 and bicubic rows")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     extractor = InceptionFeatureExtractor()
     reference = reference_stats(load_dataset(args.data).images_at(112), extractor)
     held_out = load_dataset(args.held_out)
-    rows = {"real-112": held_out.hr, "bicubic": bicubic_upscale(held_out.lr, 4)}
+    rows = {} if args.no_baselines else {"real-112": held_out.hr, "bicubic": bicubic_upscale(held_out.lr, 4)}
     for run in args.sr_run:
         rows[Path(run).name] = super_resolve_images(load_sr_generator(run, torch.device("cpu")), held_out.lr,
                                                     torch.device("cpu"))
@@ -46,7 +47,8 @@ def main() -> None:
         report = evaluate_images(images, reference, extractor, out / f"{name}.json", name, provenance)
         print(summary_line(report))
         summary[name] = {key: report[key] for key in ("fid", "kid_mean", "kid_std", "precision", "recall")}
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    previous = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
+    atomic_write_text(out / "summary.json", json.dumps({**previous, **summary}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

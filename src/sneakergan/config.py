@@ -66,6 +66,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     seed: int = 0
+    init_from: str = ""  # a run folder whose G and D weights (and G's EMA) a new run starts from
     # data
     data: str = ""
     max_images: int = 0  # 0: all images; otherwise a fixed random subset of this size

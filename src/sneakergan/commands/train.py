@@ -19,7 +19,7 @@ log = logging.getLogger("sneakergan")
 _TRAIN_FLAGS = {"epochs": "epochs", "steps": "max_steps", "batch_size": "batch_size", "lr_g": "lr_g",
                 "lr_d": "lr_d", "seed": "seed", "device": "device", "precision": "precision",
                 "compile": "compile", "sample_every": "sample_every", "max_images": "max_images",
-                "eval_every": "eval_every", "keep": "keep_checkpoints"}
+                "eval_every": "eval_every", "keep": "keep_checkpoints", "init_from": "init_from"}
 _RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "precision", "compile", "data", "keep_checkpoints"}
 
 
@@ -38,6 +38,9 @@ def _add_train_parser(sub: argparse._SubParsersAction, command: str) -> None:
     p.add_argument("--out", help="run folder to create")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
     p.add_argument("--replace", action="store_true", help="delete an existing run folder at --out first")
+    p.add_argument("--init-from", metavar="RUN_DIR",
+                   help="start from the G and D weights (and G's EMA) of RUN_DIR's checkpoint, with fresh "
+                   "optimizers: fine-tuning under another config (e.g. other loss weights)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--steps", type=int, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=int)
@@ -77,7 +80,10 @@ def _resolve_train_config(args: argparse.Namespace):
 
     changes = _flag_overrides(args)
     if args.data is not None:
-        changes["data"] = str(Path(args.data).expanduser().resolve())
+        changes["data"] = args.data
+    for field in ("data", "init_from"):  # absolute, as config.json records them
+        if field in changes:
+            changes[field] = str(Path(changes[field]).expanduser().resolve())
     if args.resume:
         if args.preset or args.out or args.set:
             raise ConfigError("--resume continues a run with its saved config; --preset, --out and --set "
@@ -95,6 +101,7 @@ def _resolve_train_config(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     from sneakergan.commands.checks import check_workers
+    from sneakergan.train.checkpoint import initial_model_state
     from sneakergan.train.distributed import check_global_batch, join_from_env
     from sneakergan.train.loop import Trainer, TrainingInterrupted
     from sneakergan.train.precision import describe as describe_precision
@@ -110,6 +117,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_global_batch(cfg.batch_size, int(os.environ.get("WORLD_SIZE", "1")))  # before anyone decodes data
     if run is None:  # fail on a taken --out in milliseconds, not after decoding the data (every rank, before
         RunDir.check_new(args.out, replace=args.replace)  # joining: none creates it until all have checked)
+    initial_weights = initial_model_state(cfg) if run is None and cfg.init_from else None
     with join_from_env(resolve_device(cfg.device), args.dist_timeout) as dist:
         dist.quiet_unless_main(log)
         if dist.is_main:  # rank 0 decodes first (filling the cache the others then read) and makes the folder
@@ -126,6 +134,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer = Trainer(cfg, run, data, evaluator=evaluator, dist=dist)
         if args.resume:
             trainer.resume()
+        elif initial_weights is not None:
+            trainer.model.load_weights(initial_weights)
+            log.info("starting from the weights of %s", cfg.init_from)
         shares = f" ({dist.world_size} processes of {trainer.schedule.batch_size // dist.world_size})" \
             if dist.enabled else ""
         log.info("training %s on %d images (%s) -> %s, %d steps of %d%s on %s in %s", cfg.preset, trainer.count,

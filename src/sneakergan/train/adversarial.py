@@ -181,9 +181,13 @@ class AdversarialModel:
     def _named_optimizers(self) -> tuple[tuple[str, torch.optim.Optimizer], ...]:
         return ("g", self.opt_g), ("d", self.opt_d)
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_weights(self, state: dict[str, Any]) -> None:
+        """G's and D's weights from another run's checkpoint (`--init-from`); the optimizers start afresh."""
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.load_weights(state)
         for name, optimizer in self._named_optimizers():
             optimizer.load_state_dict(state[f"opt_{name}"])
             match_parameter_layouts(optimizer)

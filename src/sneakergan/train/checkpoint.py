@@ -96,3 +96,24 @@ def _looks_pickled(path: Path) -> bool:
     except OSError:
         return False
     return head[:1] == b"\x80" or head == b"PK\x03\x04"
+
+
+# The fields that decide the networks' shapes: a run can start from another's weights when they agree.
+_SHAPE_FIELDS = ("task", "architecture", "z_dim", "image_size", "g_width", "d_width", "sr_blocks", "spectral_norm",
+                 "condition")
+
+
+def initial_model_state(cfg) -> dict[str, Any]:
+    """The model part (G, D, G's EMA, optimizers) of the checkpoint of the run `cfg.init_from` names,
+    checked against `cfg`'s networks before a new run folder exists: a RunDirError or ConfigError
+    naming the mismatch otherwise."""
+    from sneakergan.errors import ConfigError
+    from sneakergan.train.run_dir import RunDir
+
+    source = RunDir.open(cfg.init_from)
+    source_cfg = source.read_config()
+    differ = [f"{name} {getattr(source_cfg, name)!r} vs {getattr(cfg, name)!r}" for name in _SHAPE_FIELDS
+              if getattr(source_cfg, name) != getattr(cfg, name)]
+    if differ:
+        raise ConfigError(f"--init-from {cfg.init_from}: its networks differ from this config's ({'; '.join(differ)})")
+    return load_checkpoint(source.checkpoint)["model"]

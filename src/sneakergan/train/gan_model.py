@@ -116,6 +116,9 @@ class UnconditionalGAN(AdversarialModel):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.d_updates = int(state.get("d_updates", 0))
+
+    def load_weights(self, state: dict[str, Any]) -> None:
+        super().load_weights(state)
         if self.ema is not None:
             if "generator_ema" in state:
                 self.ema.load_state_dict(state["generator_ema"])
