@@ -33,7 +33,7 @@ class PipelineSampler:
         from sneakergan.train.loop import resolve_device
 
         self.device = resolve_device(device)
-        self.lr_run, self.upscale, self.resolution = lr_run, upscale, resolution
+        self.lr_run, self.resolution = lr_run, resolution
         self.generator, self.cfg = load_stage1(lr_run, self.device, ema=ema)
         self.two_stage = needs_stage2(self.cfg.image_size, {"--sr-run": sr_run is not None,
                                                             "--upscale": upscale != "sr"})
