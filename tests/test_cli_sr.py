@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from sneakergan.cli import main
@@ -107,3 +108,16 @@ def test_runs_of_the_wrong_stage_are_refused(tiny_image_folder, tmp_path, capsys
     assert "--sr-run needs a task 'sr' run" in capsys.readouterr().err
     assert main(["train-sr", "--resume", str(tmp_path / "gan")]) == 2
     assert "train it with `sneakergan train`" in capsys.readouterr().err
+
+
+def test_a_stage_2_run_fine_tunes_from_another_with_other_loss_weights(tiny_image_folder, tmp_path):
+    source, tuned = tmp_path / "source", tmp_path / "tuned"
+    assert _train_sr(tiny_image_folder, source, 1) == 0
+    assert _train_sr(tiny_image_folder, tuned, 1, "--init-from", str(source), "--set", "pretrain_epochs=0",
+                     "--set", "adv_weight=0.05", "--steps", "1", "--lr-g", "1e-12", "--lr-d", "1e-12") == 0
+    start, after = (load_checkpoint(run / "checkpoint.safetensors")["model"] for run in (source, tuned))
+    for part in ("generator", "discriminator"):
+        for name, value in start[part].items():
+            if value.is_floating_point() and "running" not in name:
+                assert torch.allclose(after[part][name], value, atol=1e-6), (part, name)
+    assert any("adv_loss" in r for r in read_jsonl(tuned / "metrics.jsonl"))  # adversarial from its first step
