@@ -54,9 +54,14 @@ def generate_images(run_dir: str | Path | None, count: int, seed: int, device: s
     """
     target = resolve_device(device)
     generator, cfg = load_stage1(run_dir, target, ema=ema)
-    index = class_index(cfg, label, run_dir)
-    return sample_images(generator, cfg.z_dim, count, seed, target, n_classes=cfg.n_classes, label=index,
-                         class_probs=class_probs)
+    return sample_stage1(generator, cfg, run_dir, count, seed, target, label=label, class_probs=class_probs)
+
+
+def sample_stage1(generator: torch.nn.Module, cfg: TrainConfig, run_dir: str | Path | None, count: int, seed: int,
+                  device: torch.device, label: str | None = None, class_probs: np.ndarray | None = None) -> np.ndarray:
+    """`generate_images` from a stage-1 generator already loaded (with its config, from `run_dir`)."""
+    return sample_images(generator, cfg.z_dim, count, seed, device, n_classes=cfg.n_classes,
+                         label=class_index(cfg, label, run_dir), class_probs=class_probs)
 
 
 def class_index(cfg: TrainConfig, label: str | None, run_dir: str | Path | None, name: str = "--label",

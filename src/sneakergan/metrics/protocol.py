@@ -44,13 +44,12 @@ class PipelineSampler:
                  ) -> tuple[np.ndarray, np.ndarray | None]:
         """(images at the resolution, stage 1's 28x28 images they come from, None for a single stage);
         `label`, `class_probs`: as for `generate_images`."""
-        from sneakergan.generate import class_index, sample_images
+        from sneakergan.generate import sample_stage1
         from sneakergan.metrics.sr_quality import bicubic_downscale, bicubic_upscale
         from sneakergan.pipeline import super_resolve_images
 
-        index = class_index(self.cfg, label, self.lr_run)
-        lr = sample_images(self.generator, self.cfg.z_dim, count, seed, self.device, n_classes=self.cfg.n_classes,
-                           label=index, class_probs=class_probs)
+        lr = sample_stage1(self.generator, self.cfg, self.lr_run, count, seed, self.device, label=label,
+                           class_probs=class_probs)
         size = lr.shape[1]
         if not self.two_stage:
             return (bicubic_downscale(lr, size // self.resolution) if size > self.resolution else lr), None
