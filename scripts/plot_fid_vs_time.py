@@ -26,7 +26,10 @@ def main() -> None:
         evals = [r["eval"] for r in records if "eval" in r]
         if evals:
             label = score_name(evals[0])  # e.g. fid1000: the score's name says its sample count
-        curves.append((Path(path).name, training_seconds_at_evaluations(records, cfg.batch_size)))
+        # Quick FIDs are computed at the run's own resolution: the legend says which, as 28x28 and
+        # 112x112 scores are not on one scale.
+        name = f"{Path(path).name} (at {cfg.image_size}x{cfg.image_size})"
+        curves.append((name, training_seconds_at_evaluations(records, cfg.batch_size)))
     plot_score_over_time(curves, args.out, ylabel=label)
     print(f"wrote {args.out}")
 
