@@ -19,7 +19,7 @@ log = logging.getLogger("sneakergan")
 _TRAIN_FLAGS = {"epochs": "epochs", "steps": "max_steps", "batch_size": "batch_size", "lr_g": "lr_g",
                 "lr_d": "lr_d", "seed": "seed", "device": "device", "precision": "precision",
                 "compile": "compile", "sample_every": "sample_every", "max_images": "max_images",
-                "eval_every": "eval_every", "keep": "keep_checkpoints", "init_from": "init_from"}
+                "eval_every": "eval_every", "keep": "keep_checkpoints", "init_from": "init_from", "data": "data"}
 _RESUMABLE_FIELDS = {"epochs", "max_steps", "device", "precision", "compile", "data", "keep_checkpoints"}
 
 
@@ -79,8 +79,6 @@ def _resolve_train_config(args: argparse.Namespace):
     from sneakergan.train.run_dir import RunDir
 
     changes = _flag_overrides(args)
-    if args.data is not None:
-        changes["data"] = args.data
     for field in ("data", "init_from"):  # absolute, as config.json records them
         if field in changes:
             changes[field] = str(Path(changes[field]).expanduser().resolve())
