@@ -1,0 +1,76 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sneakergan.errors import ConfigError
+from sneakergan.viz.results_table import (
+    END_MARKER,
+    START_MARKER,
+    kept_report,
+    load_report,
+    read_rows,
+    replace_table,
+    summary_table,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCORES = {"fid": 12.5432, "kid_mean": 0.00561, "kid_std": 0.00071, "prd_f8": 0.9711, "prd_f1_8": 0.9823,
+          "precision": 0.6129, "recall": 0.3611}
+
+
+def _report(folder: Path, name: str, resolution: int, n: int = 10_000, **scores) -> None:
+    body = {"resolution": resolution, "n_generated": n, **SCORES, **scores, "prd_curve": {"precision": [1.0]}}
+    (folder / name).write_text(json.dumps(body))
+
+
+def _manifest(folder: Path, text: str) -> Path:
+    (folder / "table.toml").write_text(text)
+    return folder / "table.toml"
+
+
+def test_table_reads_each_figure_from_its_report_and_dashes_what_was_not_run(tmp_path):
+    _report(tmp_path, "a-28.json", 28)
+    _report(tmp_path, "a-112.json", 112, fid=119.65, kid_mean=0.11407, kid_std=0.00244)
+    rows = read_rows(_manifest(tmp_path, '[[row]]\nlabel = "a"\nat28 = "a-28.json"\nat112 = "a-112.json"\n'
+                                         'training = "1 h"\n[[row]]\nlabel = "b"\nat28 = "a-28.json"\n'))
+    lines = summary_table(rows, tmp_path).splitlines()
+    assert len(lines) == 4
+    assert lines[2] == ("| a | 12.5 | 0.0056 ± 0.0007 | 0.971 / 0.982 | 0.613 / 0.361 "
+                        "| 119.7 | 0.114 ± 0.002 | 0.971 / 0.982 | 0.613 / 0.361 | 1 h |")
+    assert lines[3].endswith("| — | — | — | — |  |")
+
+
+@pytest.mark.parametrize("resolution, n", [(112, 10_000), (28, 2_000)])
+def test_a_report_off_the_standard_protocol_is_refused(tmp_path, resolution, n):
+    _report(tmp_path, "r.json", resolution, n=n)
+    with pytest.raises(ConfigError, match="not a standard evaluation at 28x28"):
+        load_report(tmp_path / "r.json", 28)
+
+
+def test_manifest_mistakes_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="row 1 needs a label"):
+        read_rows(_manifest(tmp_path, '[[row]]\nlabel = "a"\nat56 = "x.json"\n'))
+    with pytest.raises(ConfigError, match="cannot read the evaluation report"):
+        load_report(tmp_path / "missing.json", 28)
+
+
+def test_kept_report_leaves_out_the_curve_only():
+    report = {"fid": 1.0, "prd_curve": {"precision": [0.5]}, "memorization": {"ratio": 1.1}}
+    assert kept_report(report) == {"fid": 1.0, "memorization": {"ratio": 1.1}}
+
+
+def test_replace_table_touches_only_the_text_between_the_markers():
+    document = f"intro\n{START_MARKER}\nold\n{END_MARKER}\nrest\n"
+    assert replace_table(document, "| new |") == f"intro\n{START_MARKER}\n| new |\n{END_MARKER}\nrest\n"
+    with pytest.raises(ConfigError, match="no summary table markers"):
+        replace_table("no markers", "| new |")
+
+
+def test_results_md_summary_table_matches_the_kept_reports():
+    """docs/results.md's table is what its reports say (rebuild it with `scripts/results_table.py write`)."""
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "results_table.py"), "check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
