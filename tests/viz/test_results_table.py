@@ -81,6 +81,8 @@ def test_manifest_mistakes_are_named(tmp_path):
         read_tables(_manifest(tmp_path, TWO_RESOLUTIONS.replace('label = "a"', 'labl = "a"')))
     with pytest.raises(ConfigError, match="table t needs a name, resolutions among"):
         read_tables(_manifest(tmp_path, TWO_RESOLUTIONS.replace('"prd"', '"fid50k"')))
+    with pytest.raises(ConfigError, match="takes only"):
+        read_tables(_manifest(tmp_path, TWO_RESOLUTIONS.replace("note_header", "note_heading")))
     with pytest.raises(ConfigError, match="cannot read the evaluation report"):
         load_report(tmp_path / "missing.json", 28)
 

@@ -21,6 +21,7 @@ RESOLUTIONS = (28, 112)
 # What a kept report leaves out: the PRD curve's 2 x 1,001 floats (the figure beside the report has it).
 LEFT_OUT_OF_KEPT_REPORTS = ("prd_curve",)
 DEFAULT_DOCUMENT = "docs/results.md"
+TABLE_KEYS = {"name", "document", "first_header", "resolutions", "columns", "note_header", "n_generated", "row"}
 
 
 def _kid(report: dict[str, Any]) -> str:
@@ -86,9 +87,9 @@ def read_tables(manifest: Path) -> list[Table]:
         resolutions = tuple(entry.get("resolutions", ()))
         columns = tuple(entry.get("columns", ()))
         if "name" not in entry or not resolutions or set(resolutions) - set(RESOLUTIONS) \
-                or not columns or set(columns) - set(COLUMNS):
+                or not columns or set(columns) - set(COLUMNS) or set(entry) - TABLE_KEYS:
             raise ConfigError(f"{where} needs a name, resolutions among {RESOLUTIONS} and columns among "
-                              f"{sorted(COLUMNS)}")
+                              f"{sorted(COLUMNS)}, and takes only {sorted(TABLE_KEYS)} (got {sorted(entry)})")
         rows = tuple(_row(row, f"{where}, row {i}", resolutions) for i, row in enumerate(entry.get("row", []), 1))
         tables.append(Table(entry["name"], entry.get("first_header", ""), columns, resolutions,
                             entry.get("note_header", ""), entry.get("n_generated", STANDARD_N_GENERATED), rows,
