@@ -2,6 +2,7 @@
 optimizers, under its own config; networks that do not fit are refused before anything is written."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -46,6 +47,17 @@ def test_a_run_starts_from_another_runs_weights_with_fresh_optimizers(tiny_image
             assert torch.allclose(after["generator_ema"]["weights"][name], value, atol=1e-2), name
     assert after["opt_g"]["state"][0]["step"] == 1  # Adam starts afresh
     assert json.loads((tuned / "config.json").read_text())["init_from"] == str(source.resolve())
+
+
+def test_paths_given_relative_through_set_are_recorded_absolute(tiny_image_folder, tmp_path, monkeypatch):
+    source = tmp_path / "source"
+    assert _train(tiny_image_folder, source, "--epochs", "1") == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--preset", "sngan-diffaug", "--data", str(tiny_image_folder), "--out", "tuned", *TINY,
+                 "--steps", "1", "--set", "init_from=source", "--set",
+                 f"data={os.path.relpath(tiny_image_folder, tmp_path)}"]) == 0
+    recorded = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert (recorded["init_from"], recorded["data"]) == (str(source.resolve()), str(tiny_image_folder.resolve()))
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -79,9 +79,6 @@ def _resolve_train_config(args: argparse.Namespace):
     from sneakergan.train.run_dir import RunDir
 
     changes = _flag_overrides(args)
-    for field in ("data", "init_from"):  # absolute, as config.json records them
-        if field in changes:
-            changes[field] = str(Path(changes[field]).expanduser().resolve())
     if args.resume:
         if args.preset or args.out or args.set:
             raise ConfigError("--resume continues a run with its saved config; --preset, --out and --set "
@@ -91,10 +88,17 @@ def _resolve_train_config(args: argparse.Namespace):
         if fixed:
             raise ConfigError(f"cannot change {', '.join(fixed)} when resuming "
                               "(only epochs, steps, device, precision, compile, data, keep)")
-        return run.read_config().replace(**changes), run
+        return _with_absolute_paths(run.read_config().replace(**changes)), run
     if not args.preset or not args.data or not args.out:
         raise ConfigError(f"{args.command} needs --preset, --data and --out (or --resume RUN_DIR)")
-    return load_preset(args.preset).replace(**changes).with_overrides(args.set), None
+    return _with_absolute_paths(load_preset(args.preset).replace(**changes).with_overrides(args.set)), None
+
+
+def _with_absolute_paths(cfg):
+    """data and init_from made absolute, however they were given (flag or --set), so that config.json names
+    the same folders from any working directory."""
+    return cfg.replace(**{field: str(Path(value).expanduser().resolve())
+                          for field in ("data", "init_from") if (value := getattr(cfg, field))})
 
 
 def cmd_train(args: argparse.Namespace) -> int:
