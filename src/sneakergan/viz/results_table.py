@@ -25,7 +25,7 @@ TABLE_KEYS = {"name", "document", "first_header", "resolutions", "columns", "not
 
 
 def _kid(report: dict[str, Any]) -> str:
-    # Three significant figures on the mean whatever its size, the spread to the same decimal.
+    # Four decimals below 0.1, three above (as the docs have always given KID); the spread to the same decimal.
     digits = 4 if report["kid_mean"] < 0.1 else 3
     mean = round(report["kid_mean"], digits) + 0.0  # + 0.0 turns a rounded -0.0 (KID is unbiased) into 0.0
     return f"{mean:.{digits}f} ± {report['kid_std']:.{digits}f}"
