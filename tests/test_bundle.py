@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sneakergan.bundle import bundle_folder, export_generator, load_bundled
+from sneakergan.bundle import bundle_folder, export_generator, load_bundled, update_bundle
 from sneakergan.cli import main
 from sneakergan.config import load_preset
 from sneakergan.errors import RunDirError
@@ -40,6 +40,29 @@ def test_a_tampered_or_missing_bundle_is_a_clear_error(tmp_path):
         load_bundled("stage1", tmp_path)
     with pytest.raises(RunDirError, match="no bundled stage2"):
         load_bundled("stage2", tmp_path)
+
+
+def test_update_bundle_replaces_one_stage_and_keeps_the_other(tmp_path):
+    stage1, cfg = _tiny_bundle(tmp_path)
+    kept = (tmp_path / "stage1.safetensors").read_bytes()
+    sr_cfg = cfg.replace(g_width=4, description="stands in for a stage 2")  # any module + config will do
+    stage2 = build_generator(sr_cfg)
+    manifest = update_bundle({"stage2": (stage2, sr_cfg, "my-sr-run")}, tmp_path)
+    assert list(manifest) == ["stage1", "stage2"] and manifest["stage2"]["run"] == "my-sr-run"
+    assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
+    assert (tmp_path / "stage1.safetensors").read_bytes() == kept
+    assert load_bundled("stage1", tmp_path)[1] == cfg and load_bundled("stage2", tmp_path)[1] == sr_cfg
+
+    torch.manual_seed(1)
+    manifest = update_bundle({"stage1": (build_generator(cfg), cfg, "better-stage1")}, tmp_path)
+    assert manifest["stage1"]["run"] == "better-stage1" and (tmp_path / "stage1.safetensors").read_bytes() != kept
+    assert load_bundled("stage2", tmp_path)[1] == sr_cfg  # still matches its sha256
+
+    (tmp_path / "stage2.safetensors").write_bytes(b"altered")  # a kept stage that no longer matches is refused
+    with pytest.raises(RunDirError, match="altered"):
+        update_bundle({"stage1": (stage1, cfg, "x")}, tmp_path)
+    with pytest.raises(ValueError, match="stages to export"):
+        update_bundle({"stage3": (stage1, cfg, "x")}, tmp_path)
 
 
 @pytest.mark.skipif(not (bundle_folder() / "manifest.json").exists(), reason="no bundled models in this checkout")

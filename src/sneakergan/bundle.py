@@ -18,7 +18,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from sneakergan.config import TrainConfig, load_config_json
 from sneakergan.errors import RunDirError
-from sneakergan.io import atomic_write_bytes
+from sneakergan.io import atomic_write_bytes, atomic_write_text
 from sneakergan.train.checkpoint import read_safetensors
 
 FORMAT = "sneakergan-bundle-v1"
@@ -39,6 +39,28 @@ def export_generator(generator: torch.nn.Module, cfg: TrainConfig, path: Path) -
                for key, value in generator.state_dict().items()}
     atomic_write_bytes(path, safetensors_bytes(tensors, metadata={"format": FORMAT, "config": cfg.to_json()}))
     return _sha256(path)
+
+
+def update_bundle(exports: dict[str, tuple[torch.nn.Module, TrainConfig, str]], folder: Path | None = None) -> dict:
+    """Export the given stages (stage -> (generator, config, run name)) into the bundle and rewrite the
+    manifest; a stage not given keeps its bundled file, which must still match the manifest (so one
+    better stage can be bundled after the other's run folder is gone). Returns the new manifest."""
+    folder = folder or bundle_folder()
+    unknown = sorted(set(exports) - set(STAGES))
+    if unknown or not exports:
+        raise ValueError(f"stages to export must be some of {STAGES}, got {sorted(exports)}")
+    kept = [stage for stage in STAGES if stage not in exports]
+    old = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").exists() else {}
+    for stage in kept:
+        if stage in old:
+            load_bundled(stage, folder)  # raises if the kept file no longer matches its sha256
+    manifest = {stage: old[stage] for stage in kept if stage in old}
+    for stage, (generator, cfg, run) in exports.items():
+        sha = export_generator(generator, cfg, folder / f"{stage}.safetensors")
+        manifest[stage] = {"file": f"{stage}.safetensors", "sha256": sha, "run": run}
+    manifest = {stage: manifest[stage] for stage in STAGES if stage in manifest}
+    atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+    return manifest
 
 
 def load_bundled(stage: str, folder: Path | None = None) -> tuple[dict[str, torch.Tensor], TrainConfig]:
