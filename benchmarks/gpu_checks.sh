@@ -8,6 +8,10 @@
 #                throughput benchmark, the Inception benchmark, the bundled pipeline's 10k-sample FID at 112
 #        runs  - continue the stage-2 run to its preset's epochs on the GPU, then score stage-2 runs
 #                (PSNR/SSIM on test; 10k-sample FID/KID/PRD at 112) and a stage-1 run at 28
+#        long  - the stage-1 trainings listed in WORK/trainings.txt, one per line: NAME ARGS... (`sneakergan
+#                train` options), side by side on the GPU for TRAIN_SECS at most (default 480; SIGTERM then
+#                checkpoints them); no quick FIDs there (the FID network stays here): their run folders,
+#                G and its EMA only, come back as OUT/NAME.tar to be evaluated here
 #        evals - the evaluations listed in WORK/evals.txt, one per line: NAME ARGS... (`sneakergan
 #                evaluate` options; {work} stands for WORK, {data} for WORK/train); reports go to
 #                OUT/NAME.json, 300 s each at most
@@ -70,6 +74,36 @@ runs)
             --out "$out/$run-res112-n$n.json"
     done
     ;;
+long)
+    data=$work/train train_secs=${TRAIN_SECS:-480}
+    train() {  # train NAME OPTIONS...: a stage-1 run stopped after train_secs, packed into OUT/NAME.tar
+        local name=$1; shift
+        step "$name" $((train_secs + 120)) timeout -k 60 "$train_secs" python3 -m sneakergan train --data "$data" \
+            --out "$work/runs/$name" --device $device --set eval_every=0 --set sample_every=10 \
+            --set checkpoint_every=10 --set keep_checkpoints=1 "$@"
+        tail -n 2 "$work/runs/$name/metrics.jsonl"
+        # Only what evaluation reads comes back (64 MiB at most): G and its EMA, no D or optimiser state.
+        python3 -c "import sys; from pathlib import Path
+from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
+run, slim = Path(sys.argv[1]), Path(sys.argv[2])
+slim.mkdir(parents=True)
+state = load_checkpoint(run / 'checkpoint.safetensors')
+state['model'] = {key: state['model'][key] for key in ('generator', 'generator_ema')}
+save_checkpoint(slim / 'checkpoint.safetensors', state)
+for name in ('config.json', 'metrics.jsonl', 'loss_curve.png'):
+    if (run / name).exists(): (slim / name).write_bytes((run / name).read_bytes())
+grids = sorted((run / 'samples').glob('*.png'))
+if grids: (slim / grids[-1].name).write_bytes(grids[-1].read_bytes())" "$work/runs/$name" "$work/slim/$name"
+        tar -C "$work/slim" -cf "$out/$name.tar" "$name"
+    }
+    while read -r name args; do
+        [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
+        # shellcheck disable=SC2086  # the options are meant to split into words
+        train "$name" $args </dev/null &
+    done < "$work/trainings.txt"
+    wait
+    nvidia-smi --query-gpu=name,memory.used --format=csv 2>/dev/null
+    ;;
 evals)
     while read -r name args <&3; do  # fd 3: the evaluations must not read the list as their stdin
         [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
@@ -80,7 +114,7 @@ evals)
     done 3< "$work/evals.txt"
     ;;
 *)
-    echo "unknown phase $phase (env, bench, runs, evals)" >&2
+    echo "unknown phase $phase (env, bench, runs, long, evals)" >&2
     exit 2
     ;;
 esac
