@@ -107,7 +107,8 @@ def test_replacing_a_samples_folder_leaves_no_stale_samples(tmp_path):
 @pytest.mark.parametrize("extra, message", [
     (["--seed", str(2**43 + 1)], "seed must be <= 8796093022208"),
     (["--set", "g_width=1000000000"], "g_width must be <= 65536"),
-    (["--lr-g", "inf"], "lr_g must be finite"),
+    (["--lr-g", "inf"], "lr_g must be <= 1, got inf"),
+    (["--set", "lr_d=1e308"], "lr_d must be <= 1, got 1e+308"),
     (["--device", "cudafoo"], "device must be auto, cpu, cuda or cuda:N"),
     (["--workers", "0"], "--workers must be between 1 and 64"),
 ])

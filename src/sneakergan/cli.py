@@ -8,7 +8,7 @@ import logging
 import sys
 
 from sneakergan.commands import demo, evaluate, generate, report, serve, train
-from sneakergan.errors import SneakerganError
+from sneakergan.errors import SneakerganError, one_line
 
 log = logging.getLogger("sneakergan")
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except SneakerganError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -23,3 +23,8 @@ class FeatureNetworkError(SneakerganError):
 
 class TrainingError(SneakerganError):
     """Training cannot go on: non-finite losses that skipped steps and rollbacks did not cure."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (PyTorch's state-dict errors span several), for an error that wraps it."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__

@@ -58,14 +58,18 @@ def append_jsonl(path: str | os.PathLike, record: dict[str, Any]) -> None:
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The JSON objects of a .jsonl file, one per line; a damaged line (cut short by a crash, not UTF-8,
+    not an object) is skipped: a log must stay readable after anything that happened to one line."""
     records = []
-    if not Path(path).exists():
+    if not Path(path).is_file():
         return records
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in Path(path).read_bytes().splitlines():
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            records.append(record)
     return records
 
 

@@ -14,7 +14,7 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.data import PreprocessSettings
-from sneakergan.errors import ConfigError, RunDirError
+from sneakergan.errors import ConfigError, RunDirError, one_line
 from sneakergan.train.checkpoint import load_checkpoint
 from sneakergan.train.loop import resolve_device
 from sneakergan.train.run_dir import RunDir
@@ -48,15 +48,21 @@ def load_stage_generator(run_dir: str | Path | None, stage: str, task: str, opti
         origin = f"the bundled {stage} model"
     else:
         run, cfg = open_run(run_dir, task, option)
-        model = load_checkpoint(run.checkpoint)["model"]
-        # A recipe with an EMA of G samples from the average, in training and from here alike.
-        state = model["generator_ema"]["weights"] if ema and "generator_ema" in model else model["generator"]
-        origin = f"checkpoint in {run_dir}"
+        checkpoint = load_checkpoint(run.checkpoint)
+        origin = f"checkpoint {run.checkpoint}"
     generator = build(cfg)
     try:
+        if run_dir is not None:  # a recipe with an EMA of G samples from the average, in training and here alike
+            model = checkpoint["model"]
+            state = model["generator_ema"]["weights"] if ema and "generator_ema" in model else model["generator"]
         generator.load_state_dict(state)
-    except (KeyError, RuntimeError) as exc:
-        raise RunDirError(f"{origin} does not match its config: {exc}") from None
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        raise RunDirError(f"{origin} does not match its config: {one_line(exc)}") from None
+    broken = next((name for name, tensor in generator.state_dict().items()
+                   if tensor.is_floating_point() and not torch.isfinite(tensor).all()), None)
+    if broken is not None:  # a diverged run's weights would make blank images and exit 0
+        raise RunDirError(f"{origin} holds NaN or infinite weights ({broken}); the run diverged: resume it from an "
+                          "earlier kept checkpoint, or use another run")
     return generator.eval(), cfg
 
 

@@ -195,8 +195,13 @@ def test_a_single_stage_112_run_is_scored_at_both_resolutions_without_stage_2(st
     assert "makes 112x112 images in one stage: --sr-run does not apply" in capsys.readouterr().err
 
 
-def test_too_few_images_for_the_metrics_is_a_one_line_error(stand_in_features, tiny_image_folder, tmp_path, capsys):
+def test_too_few_images_for_the_metrics_is_a_one_line_error(stand_in_features, tiny_image_folder, tmp_path, capsys,
+                                                              monkeypatch):
     from sneakergan.cli import main
+
+    # counted before the reference features (seconds to minutes at the real protocol) are computed
+    monkeypatch.setattr("sneakergan.metrics.reference.reference_stats",
+                        lambda *args, **kwargs: pytest.fail("reference features computed before the count check"))
 
     few = tmp_path / "few"
     few.mkdir()

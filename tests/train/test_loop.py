@@ -113,8 +113,13 @@ def test_run_folder_is_never_silently_overwritten(tmp_path):
     with pytest.raises(RunDirError, match="not a sneakergan run folder"):
         RunDir.create(tmp_path / "other", cfg, replace=True)
     assert (tmp_path / "other" / "thesis.tex").exists()
+    # --replace deletes only what training wrote: a run folder holding anything else is refused
+    with pytest.raises(RunDirError, match="files that training did not write .keep.txt"):
+        RunDir.create(tmp_path / "run", cfg, replace=True)
+    assert (tmp_path / "run" / "keep.txt").exists()
+    (tmp_path / "run" / "keep.txt").unlink()
     RunDir.create(tmp_path / "run", cfg, replace=True)
-    assert not (tmp_path / "run" / "keep.txt").exists()
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json", "histograms", "samples"]
 
 
 def test_sigint_saves_a_checkpoint_and_the_run_resumes(tmp_path):

@@ -90,7 +90,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace, out: Path, extractor) -> int:
     from sneakergan.data import load_dataset
     from sneakergan.generate import stage1_config
-    from sneakergan.metrics.evaluate import evaluate_images, summary_line
+    from sneakergan.metrics.evaluate import check_counts, evaluate_images, summary_line
     from sneakergan.metrics.protocol import folder_images
     from sneakergan.metrics.reference import reference_stats
 
@@ -98,9 +98,11 @@ def _evaluate(args: argparse.Namespace, out: Path, extractor) -> int:
     stage1 = None if args.images else stage1_config(args.run)
     if args.per_class and not (stage1 and stage1.condition):
         raise ConfigError("--per-class needs a class-conditional stage-1 run")
+    fake = folder_images(args.images, args.res, args.workers) if args.images else None
+    check_counts(None if fake is None else len(fake), None)  # before decoding --data and its features
     dataset = load_dataset(args.data, cache_dir=cache_dir, workers=args.workers)
+    check_counts(None, len(dataset))
     if args.images:
-        fake = folder_images(args.images, args.res, args.workers)
         provenance = {"images": str(Path(args.images).resolve())}
         reference = reference_stats(dataset.images_at(args.res), extractor, cache_dir)
     else:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -106,39 +107,50 @@ def cmd_train(args: argparse.Namespace) -> int:
     from sneakergan.train.checkpoint import initial_model_state
     from sneakergan.train.distributed import check_global_batch, join_from_env
     from sneakergan.train.loop import Trainer, TrainingInterrupted
+    from sneakergan.train.memory import check_training_memory, local_processes
     from sneakergan.train.precision import describe as describe_precision
     from sneakergan.train.run_dir import RunDir
     from sneakergan.train.schedule import resolve_device
     from sneakergan.train.tasks import task_for
 
     check_workers(args.workers)
-    cfg, run = _resolve_train_config(args)
+    cfg, resumed = _resolve_train_config(args)
     task = task_for(cfg)
     if cfg.task != args.task:
         raise ConfigError(f"{cfg.preset} is a task {cfg.task!r} config; train it with `sneakergan {task.command}`")
     check_global_batch(cfg.batch_size, int(os.environ.get("WORLD_SIZE", "1")))  # before anyone decodes data
-    if run is None:  # fail on a taken --out in milliseconds, not after decoding the data (every rank, before
+    check_training_memory(cfg, resolve_device(cfg.device), local_processes())
+    if resumed is None:  # fail on a taken --out in milliseconds, not after decoding the data (every rank, before
         RunDir.check_new(args.out, replace=args.replace)  # joining: none creates it until all have checked)
-    initial_weights = initial_model_state(cfg) if run is None and cfg.init_from else None
-    with join_from_env(resolve_device(cfg.device), args.dist_timeout) as dist:
+    initial_weights = initial_model_state(cfg) if resumed is None and cfg.init_from else None
+    run = resumed or RunDir(Path(args.out))
+    # Nothing is written to the run folder until every check has passed: the data loaded, the networks
+    # built, the checkpoint (or --init-from's weights) loaded into them. Rank 0 holds its lock throughout.
+    with contextlib.ExitStack() as held, join_from_env(resolve_device(cfg.device), args.dist_timeout) as dist:
         dist.quiet_unless_main(log)
-        if dist.is_main:  # rank 0 decodes first (filling the cache the others then read) and makes the folder
-            data, cfg = _training_data(cfg, args, task, resumed=run is not None)
-            if run is None:  # created only once the data loaded, so a bad --data leaves nothing behind
-                run = RunDir.create(args.out, cfg, replace=args.replace)
+        locked_early = dist.is_main and run.root.is_dir()  # resumed, or an old run that --replace would delete:
+        if locked_early:  # a second process on it is refused before it loads data
+            held.enter_context(run.lock())
+        if dist.is_main:  # rank 0 decodes first (filling the cache the others then read)
+            data, cfg = _training_data(cfg, args, task, resumed=resumed is not None)
+        dist.barrier()
+        if not dist.is_main:
+            data, cfg = _training_data(cfg, args, task, resumed=resumed is not None)
+        evaluator = _quick_fid(cfg, args, data.get("image"), _cache_dir(args)) if dist.is_main else None
+        trainer = Trainer(cfg, run, data, evaluator=evaluator, dist=dist)
+        if resumed is not None:
+            trainer.resume()  # restores, then (rank 0) drops log lines from after the checkpoint
+        elif initial_weights is not None:
+            trainer.start_from(initial_weights, f"--init-from {cfg.init_from}")
+            log.info("starting from the weights of %s", cfg.init_from)
+        if dist.is_main:
+            if resumed is None:
+                if not locked_early:
+                    held.enter_context(run.lock())
+                RunDir.create(run.root, cfg, replace=args.replace)
             else:
                 run.write_config(cfg)
         dist.barrier()
-        if not dist.is_main:
-            data, cfg = _training_data(cfg, args, task, resumed=run is not None)
-            run = run or RunDir(Path(args.out))  # read on a rollback; only rank 0 writes to it
-        evaluator = _quick_fid(cfg, args, data.get("image"), _cache_dir(args)) if dist.is_main else None
-        trainer = Trainer(cfg, run, data, evaluator=evaluator, dist=dist)
-        if args.resume:
-            trainer.resume()
-        elif initial_weights is not None:
-            trainer.model.load_weights(initial_weights)
-            log.info("starting from the weights of %s", cfg.init_from)
         shares = f" ({dist.world_size} processes of {trainer.schedule.batch_size // dist.world_size})" \
             if dist.enabled else ""
         log.info("training %s on %d images (%s) -> %s, %d steps of %d%s on %s in %s", cfg.preset, trainer.count,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .preprocess import PreprocessSettings
-from .sources import ImageSource
+from .sources import ImageSource, printable
 
 if TYPE_CHECKING:
     from .dataset import ImageDataset
@@ -89,7 +89,8 @@ def read_cache(entry: Path, key: str, settings: PreprocessSettings) -> tuple["Im
             source=str(meta["source"]), skipped=int(meta["skipped"]), duplicates=int(meta["duplicates"]),
         )
     except Exception as exc:  # noqa: BLE001 - any damage means: rebuild
-        log.warning("ignoring unreadable dataset cache %s (%s); rebuilding it", entry, exc)
+        log.warning("ignoring unreadable dataset cache %s (%s); rebuilding it",
+                    printable(str(entry)), printable(str(exc)))
         return None, True
     if dataset.skipped:
         log.info("%d files were skipped when this cache entry was built", dataset.skipped)
@@ -121,7 +122,7 @@ def write_cache(entry: Path, key: str, dataset: "ImageDataset", replace_existing
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     except OSError as exc:
-        log.warning("could not write dataset cache %s: %s", entry, exc)
+        log.warning("could not write dataset cache %s: %s", printable(str(entry)), printable(str(exc)))
 
 
 def _publish(tmp: Path, entry: Path, key: str, replace_existing: bool) -> None:

@@ -27,7 +27,7 @@ from sneakergan.errors import ConfigError, DataError
 
 from .cache import cache_key, cache_root, read_cache, write_cache
 from .preprocess import PreprocessSettings, UnusableImage, preprocess
-from .sources import IMAGE_EXTENSIONS, ImageSource, list_image_sources, read_all
+from .sources import IMAGE_EXTENSIONS, ImageSource, RefusedFile, list_image_sources, printable, read_all
 
 log = logging.getLogger("sneakergan.data")
 
@@ -102,7 +102,7 @@ def load_dataset(
         if dataset is not None:
             log.info(
                 "loaded %d images (%d classes) from cache %s in %.2f s",
-                len(dataset), len(dataset.class_names), entry, time.perf_counter() - started,
+                len(dataset), len(dataset.class_names), printable(str(entry)), time.perf_counter() - started,
             )
             return dataset
 
@@ -113,7 +113,7 @@ def load_dataset(
         write_cache(entry, key, dataset, replace_existing=entry_is_corrupt)
     log.info(
         "decoded %d images (%d classes) from %s in %.1f s (%d skipped, %d duplicates, %d worker%s)",
-        len(dataset), len(dataset.class_names), path, time.perf_counter() - started,
+        len(dataset), len(dataset.class_names), printable(str(path)), time.perf_counter() - started,
         dataset.skipped, dataset.duplicates, workers, "" if workers == 1 else "s",
     )
     return dataset
@@ -127,7 +127,8 @@ def _no_usable_images(path, counts: _Counts) -> DataError:
         left_out.append(_tally(counts.folder_reasons, "folder"))
     if counts.duplicates:
         left_out.append(f"{counts.duplicates} exact duplicates")
-    return DataError(f"no usable images in {path} (searched recursively for {extensions}; {', '.join(left_out)})")
+    return DataError(f"no usable images in {printable(str(path))} "
+                     f"(searched recursively for {extensions}; {', '.join(left_out)})")
 
 
 def _tally(reasons: Counter, noun: str) -> str:
@@ -186,7 +187,8 @@ class _Counts:
 
     def skip(self, relpath: str, reason: str) -> None:
         """One warning line per skipped file or folder (folders' relpaths end in '/')."""
-        log.warning("skipping %s: %s", relpath, reason)
+        # Escaped: a newline or a terminal escape in a file name must not break the line or reach the terminal.
+        log.warning("skipping %s: %s", printable(relpath), printable(reason))
         # The kind is the reason without its details: "too small (20x30 px, ...)" -> "too small".
         kind = re.split(r" \(|: ", reason, maxsplit=1)[0]
         if relpath.endswith("/"):
@@ -202,13 +204,16 @@ def _chunks_to_decode(sources: list[ImageSource], chunk_size: int, counts: _Coun
     seen_digests: dict[bytes, str] = {}
     chunk_sources, chunk_blobs = [], []
     for source, data in read_all(sources):
+        if isinstance(data, RefusedFile):
+            counts.skip(source.relpath, str(data))
+            continue
         if isinstance(data, OSError):
             counts.skip(source.relpath, f"cannot read file ({data.strerror or data})")
             continue
         digest = hashlib.sha1(data).digest()
         if drop_duplicates and digest in seen_digests:
             counts.duplicates += 1
-            log.debug("%s is an exact duplicate of %s", source.relpath, seen_digests[digest])
+            log.debug("%s is an exact duplicate of %s", printable(source.relpath), printable(seen_digests[digest]))
             continue
         seen_digests[digest] = source.relpath
         chunk_sources.append(source)

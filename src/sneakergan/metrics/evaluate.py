@@ -81,16 +81,22 @@ def score_features(fake: np.ndarray, reference: ReferenceStats, settings: Metric
     }
 
 
+def check_counts(fake_count: int | None, reference_count: int | None,
+                 settings: MetricSettings = MetricSettings()) -> None:
+    """Enough images on each side (None: not known yet), checked before any feature is computed."""
+    for side, count in (("images to score", fake_count), ("reference images", reference_count)):
+        if count is not None and count < settings.prd_clusters:  # PRD clusters both sets into this many
+            raise ConfigError(f"the standard metrics need at least {settings.prd_clusters} {side} "
+                              f"(PRD's clusters); got {count}")
+
+
 def evaluate_images(fake_images: np.ndarray, reference: ReferenceStats, extractor, out_json: Path,
                     label: str, provenance: dict[str, Any], settings: MetricSettings = MetricSettings()
                     ) -> dict[str, Any]:
     """Score uint8 NHWC images; write the JSON report, the PRD plot and the nearest-neighbour panel."""
     if fake_images.shape[1:] != reference.images.shape[1:]:
         raise ValueError(f"generated images {fake_images.shape[1:]} and reference {reference.images.shape[1:]} differ")
-    for side, count in (("images to score", len(fake_images)), ("reference images", len(reference.features))):
-        if count < settings.prd_clusters:  # PRD clusters the union of both sets into this many clusters
-            raise ConfigError(f"the standard metrics need at least {settings.prd_clusters} {side} "
-                              f"(PRD's clusters); got {count}")
+    check_counts(len(fake_images), len(reference.features), settings)
     started = time.perf_counter()
     fake_features = extractor(fake_images)
     feature_seconds = time.perf_counter() - started

@@ -80,12 +80,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         metadata, tensors = read_safetensors(path)
         if metadata.get("format") != FORMAT:
             raise RunDirError(f"{path} is not a sneakergan checkpoint (format {metadata.get('format')!r})")
-        return unflatten_state(json.loads(metadata["state"]), tensors)
-    except (SafetensorError, OSError, ValueError, KeyError) as exc:
+        state = unflatten_state(json.loads(metadata["state"]), tensors)
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         if _looks_pickled(path):
             raise RunDirError(f"{path} is a pickle (torch.save) file, not a safetensors checkpoint; sneakergan "
                               "never unpickles files, since unpickling can run any code") from None
         raise RunDirError(f"checkpoint {path} is truncated or corrupt ({exc})") from None
+    return state
 
 
 def _looks_pickled(path: Path) -> bool:
@@ -116,4 +117,7 @@ def initial_model_state(cfg) -> dict[str, Any]:
               if getattr(source_cfg, name) != getattr(cfg, name)]
     if differ:
         raise ConfigError(f"--init-from {cfg.init_from}: its networks differ from this config's ({'; '.join(differ)})")
-    return load_checkpoint(source.checkpoint)["model"]
+    state = load_checkpoint(source.checkpoint)
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+        raise RunDirError(f"--init-from {cfg.init_from}: checkpoint {source.checkpoint} holds no model state")
+    return state["model"]

@@ -8,16 +8,17 @@ evaluation results), so they always call the same collectives in the same order.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 
 from sneakergan.config import TrainConfig
-from sneakergan.errors import RunDirError
+from sneakergan.errors import RunDirError, one_line
 from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
 from sneakergan.train.batches import TrainingSet
 from sneakergan.train.checkpoint import checkpoint_bytes, load_checkpoint
@@ -33,6 +34,16 @@ from sneakergan.viz.plots import plot_loss_curves
 log = logging.getLogger("sneakergan.train")
 
 _CHECKPOINT_OVERHEAD = 1 << 16  # bytes beyond the model's tensors: RNG states, the JSON skeleton
+
+
+@contextlib.contextmanager
+def _fitting(origin: str) -> Iterator[None]:
+    """Turn a checkpoint that does not fit the networks (a reshaped tensor, a missing key, another
+    architecture) into one line naming it."""
+    try:
+        yield
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise RunDirError(f"{origin} does not fit this run's networks and config ({one_line(exc)})") from None
 
 
 class TrainingInterrupted(Exception):
@@ -96,26 +107,34 @@ class Trainer:
                 "best_score": self.best_score, "nonfinite": dataclasses.asdict(self.nonfinite)}
 
     def resume(self) -> None:
-        state = load_checkpoint(self.run.checkpoint)
-        self.restore(state)
-        self.nonfinite = NonFiniteSteps(**state.get("nonfinite", {}))  # the optimizers hold the lowered rates
+        """Continue from the run's checkpoint: a RunDirError, before anything is written, when it cannot
+        be read or does not fit the run's config."""
+        self.restore(load_checkpoint(self.run.checkpoint), f"checkpoint {self.run.checkpoint}")
         if self.dist.is_main:
             self.rewind_run_dir()
         log.info("resumed %s at step %d (epoch %d)", self.run.root, self.step,
                  self.step // self.schedule.steps_per_epoch)
 
-    def restore(self, state: dict[str, Any]) -> None:
-        """Model, optimizers, step, RNG states and best score from a checkpoint (resume, rollback)."""
-        self.model.load_state_dict(state["model"])
-        self.step = int(state["step"])
-        self.best_score = state.get("best_score")
-        torch.set_rng_state(state["rng"]["torch"])
-        self.noise.set_state(state["rng"]["noise"])
-        if "cuda" in state["rng"] and torch.cuda.is_available():
-            if self.dist.enabled and self.device.type == "cuda":  # every rank continues device 0's stream
-                torch.cuda.set_rng_state(state["rng"]["cuda"][0], self.device)
-            else:
-                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    def restore(self, state: dict[str, Any], origin: str) -> None:
+        """Model, optimizers, step, RNG states, best score and non-finite counters from a checkpoint
+        (resume, rollback); `origin` names it in the error when it does not fit."""
+        with _fitting(origin):
+            self.model.load_state_dict(state["model"])
+            self.step = int(state["step"])
+            self.best_score = state.get("best_score")
+            torch.set_rng_state(state["rng"]["torch"])
+            self.noise.set_state(state["rng"]["noise"])
+            if "cuda" in state["rng"] and torch.cuda.is_available():
+                if self.dist.enabled and self.device.type == "cuda":  # every rank continues device 0's stream
+                    torch.cuda.set_rng_state(state["rng"]["cuda"][0], self.device)
+                else:
+                    torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+            self.nonfinite = NonFiniteSteps(**state.get("nonfinite", {}))  # the optimizers hold the lowered rates
+
+    def start_from(self, weights: dict[str, Any], origin: str) -> None:
+        """G's and D's weights (and G's EMA) of another run, with fresh optimizers (`--init-from`)."""
+        with _fitting(origin):
+            self.model.load_weights(weights)
 
     def rewind_run_dir(self) -> None:
         """Drop what the run folder holds from after the current step: log lines, kept checkpoints."""
@@ -243,7 +262,7 @@ class Trainer:
         what = bad.check_rollback_allowed(self.cfg, self.step, self.run.checkpoint, self.learning_rates())
         from_step = self.step
         state = load_checkpoint(self.run.checkpoint)
-        self.restore(state)
+        self.restore(state, f"checkpoint {self.run.checkpoint}")
         self.nonfinite = bad.rolled_back(self.cfg.rollback_lr_factor)
         self.model.scale_learning_rates(self.nonfinite.lr_scale)
         rates = self.learning_rates()

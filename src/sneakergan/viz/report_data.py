@@ -110,7 +110,7 @@ def read_run(root: str | Path) -> RunData:
     check_run_folder(run.root)
     try:
         config = json.loads(run.config.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise RunDirError(f"{run.config} cannot be read: {exc}") from None
     if not isinstance(config, dict):
         raise RunDirError(f"{run.config} is not a sneakergan config (not a JSON object)")
@@ -139,7 +139,7 @@ def _frames(folder: Path) -> list[Frame]:
 def _read_report(path: Path) -> Report:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return Report(path, error=f"cannot be read ({exc})")
     if not isinstance(data, dict) or not ({"fid", "psnr_y"} & set(data)):
         return Report(path, error="is not a report of `sneakergan evaluate` or `eval-sr`")
