@@ -8,13 +8,21 @@ from PIL import Image
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2 for its TestClient; httpx still works
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient` is deprecated")
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient as _TestClient
 
 from sneakergan.bundle import bundle_folder
 from sneakergan.serve import create_app
 from tests.train.test_loop import _train_tiny_cgan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class TestClient(_TestClient):
+    """FastAPI's TestClient as a browser on this machine calls the studio (Host: localhost; the studio
+    refuses other host names, such as the TestClient's default `testserver`)."""
+
+    def __init__(self, app, base_url: str = "http://localhost", **kwargs) -> None:
+        super().__init__(app, base_url=base_url, **kwargs)
 
 
 def decode_png(data: str | bytes) -> np.ndarray:

@@ -44,12 +44,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from sneakergan.serve import create_app
+        from sneakergan.serve.app import host_names
     except ImportError as exc:
         raise ConfigError(f"sneakergan serve needs fastapi and uvicorn ({exc}); pip install 'sneakergan' again, "
                           "or pip install fastapi uvicorn") from None
     listener = listen(args.host, args.port)
+    allowed_hosts = host_names(args.host)  # other Host names get a 400 (DNS rebinding)
     try:
-        app = create_app(args.lr_run, args.sr_run, args.device, args.precision, args.timeout)
+        app = create_app(args.lr_run, args.sr_run, args.device, args.precision, args.timeout,
+                         allowed_hosts=allowed_hosts)
     except BaseException:
         listener.close()
         raise
@@ -58,6 +61,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         log.warning("listening on %s: anyone who can reach this machine can use the studio (it has no login)",
                     args.host)
+    if allowed_hosts == ["*"]:
+        log.warning("listening on all interfaces: the studio accepts any Host name (listen on one address to "
+                    "have it checked)")
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
     try:
         server.run(sockets=[listener])

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sneakergan import __version__
 from sneakergan.config import MAX_SEED
-from sneakergan.serve.studio import Studio, StudioTimeout, png_base64
+from sneakergan.serve.studio import MAX_WAITING, Abandoned, Studio, StudioBusy, StudioTimeout, png_base64
 from sneakergan.train.sr_model import SCALE
 
 MAX_TILES = 64  # sneakers per /api/generate request
@@ -21,6 +26,12 @@ MAX_STEPS = 32  # frames per /api/interpolate request
 # The page's own script and style are inline; it loads nothing else (images are data: URLs).
 PAGE_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# On every response: no MIME sniffing of the JSON and PNGs, and no page address sent to other sites.
+SAFETY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+# The Host names served by default, those of this machine's loopback: a page of another site whose name
+# was made to point at 127.0.0.1 (DNS rebinding) still sends its own name, and gets a 400.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+RETRY_AFTER_S = "5"  # the Retry-After of a 503
 
 Stage = Literal["lr", "sr"]
 Seed = Annotated[int, Query(ge=0, le=MAX_SEED, description=f"a noise seed, 0 to {MAX_SEED}")]
@@ -74,7 +85,8 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-ERRORS = {503: {"model": ErrorOut, "description": "the models stayed busy for the whole time limit"},
+ERRORS = {503: {"model": ErrorOut, "description": "the models stayed busy for the whole time limit, or "
+                                                   f"{MAX_WAITING} requests were already waiting for them"},
           504: {"model": ErrorOut, "description": "generating took longer than the time limit"}}
 
 
@@ -83,10 +95,41 @@ def _invalid(field: str, value: object, message: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("query", field), "msg": message, "input": value}])
 
 
+def host_names(bound: str) -> list[str]:
+    """The Host header names to serve when listening on `bound` (a name or an address)."""
+    try:
+        address = ipaddress.ip_address(bound)
+    except ValueError:
+        return list(LOOPBACK_HOSTS) if bound == "localhost" else [bound]
+    name = f"[{bound}]" if address.version == 6 else bound
+    if address.is_unspecified:  # all interfaces: no one name to check against (the command warns about it)
+        return ["*"]
+    if address.is_loopback:
+        return list(LOOPBACK_HOSTS) + ([] if name in LOOPBACK_HOSTS else [name])
+    return [name]
+
+
+class SafetyHeaders:
+    """Adds SAFETY_HEADERS to every response (pure ASGI: errors, and the Host check's 400, included)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SAFETY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
 def create_app(lr_run: str | Path | None = None, sr_run: str | Path | None = None, device: str = "cpu",
-               precision: str = "auto", timeout: float = 60.0) -> FastAPI:
+               precision: str = "auto", timeout: float = 60.0, allowed_hosts: Sequence[str] | None = None) -> FastAPI:
     """The studio app with both generators loaded (the bundled ones unless runs are given).
-    `timeout`: seconds a request may take, waiting for the models included (then 503 or 504)."""
+    `timeout`: seconds a request may take, waiting for the models included (then 503 or 504).
+    `allowed_hosts`: the Host header names it serves, others get a 400 (default LOOPBACK_HOSTS; IPv6
+    addresses in brackets; see `host_names`)."""
     studio = Studio(lr_run, sr_run, device, precision)
     lr_size = studio.cfg.image_size
     page = (resources.files("sneakergan.serve") / "studio.html").read_text(encoding="utf-8")
@@ -95,11 +138,21 @@ def create_app(lr_run: str | Path | None = None, sr_run: str | Path | None = Non
                               "stage 2 super-resolves them to 112x112. Sneaker i of a request for seed s is the "
                               "sneaker of seed s + i.")
     app.state.studio = studio
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or LOOPBACK_HOSTS), www_redirect=False)
+    app.add_middleware(SafetyHeaders)  # added last, so outermost: it also sees the Host check's 400
 
     @app.exception_handler(StudioTimeout)
     async def _timed_out(request, exc: StudioTimeout) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=504 if exc.started else 503,
-                            headers=None if exc.started else {"Retry-After": "5"})
+                            headers=None if exc.started else {"Retry-After": RETRY_AFTER_S})
+
+    @app.exception_handler(StudioBusy)
+    async def _busy(request, exc: StudioBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+
+    @app.exception_handler(Abandoned)
+    async def _abandoned(request, exc: Abandoned) -> JSONResponse:  # nobody reads it: the client left
+        return JSONResponse({"detail": "the client closed the connection"}, status_code=499)
 
     def check_label(label: str | None, needed: bool = False) -> None:
         problem = studio.label_problem(label, needed)
@@ -120,30 +173,30 @@ def create_app(lr_run: str | Path | None = None, sr_run: str | Path | None = Non
 
     @app.get("/api/generate", response_model=GenerateOut, responses=ERRORS,
              summary="n sneakers, one per seed: seed, seed + 1, ..., seed + n - 1")
-    async def generate(seed: Seed = 0, n: Annotated[int, Query(ge=1, le=MAX_TILES)] = 16, stage: StageQuery = "sr",
-                       label: Label = None) -> GenerateOut:
+    async def generate(request: Request, seed: Seed = 0, n: Annotated[int, Query(ge=1, le=MAX_TILES)] = 16,
+                       stage: StageQuery = "sr", label: Label = None) -> GenerateOut:
         if seed + n - 1 > MAX_SEED:
             raise _invalid("seed", seed, f"seed + n - 1 must be at most {MAX_SEED} (one seed per sneaker)")
         check_label(label)
 
-        def work() -> list[SneakerOut]:  # the PNGs too are made in the worker thread, off the event loop
+        def work(should_stop) -> list[SneakerOut]:  # the PNGs too are made in the worker thread, off the event loop
             return [SneakerOut(seed=s.seed, png=png_base64(s.lr if s.sr is None else s.sr), lr_png=png_base64(s.lr))
-                    for s in studio.sneakers(seed, n, stage, label)]
+                    for s in studio.sneakers(seed, n, stage, label, should_stop)]
 
-        sneakers = await studio.run(work, timeout)
+        sneakers = await studio.run(work, timeout, request.is_disconnected)
         return GenerateOut(seed=seed, n=n, stage=stage, label=label, sneakers=sneakers,
                            size=lr_size * (SCALE if stage == "sr" else 1))
 
     @app.get("/api/interpolate", response_model=InterpolateOut, responses=ERRORS,
              summary="frames morphing from seed a's sneaker to seed b's (spherical interpolation)")
-    async def interpolate(a: Seed, b: Seed, steps: Annotated[int, Query(ge=2, le=MAX_STEPS)] = 8,
+    async def interpolate(request: Request, a: Seed, b: Seed, steps: Annotated[int, Query(ge=2, le=MAX_STEPS)] = 8,
                           stage: StageQuery = "sr", label: Label = None) -> InterpolateOut:
         check_label(label, needed=True)
 
-        def work() -> list[str]:
-            return [png_base64(frame) for frame in studio.morph([a, b], steps, stage, label)]
+        def work(should_stop) -> list[str]:
+            return [png_base64(frame) for frame in studio.morph([a, b], steps, stage, label, should_stop)]
 
-        frames = await studio.run(work, timeout)
+        frames = await studio.run(work, timeout, request.is_disconnected)
         return InterpolateOut(seeds=[a, b], steps=steps, stage=stage, label=label, frames=frames,
                               size=lr_size * (SCALE if stage == "sr" else 1))
 

@@ -4,6 +4,8 @@ Every sneaker is made exactly as `sneakergan generate --seed s -n 1` makes its o
 batch size 1, then stage 2 at batch size 1), so tile i of a request for seed s is seed s + i's sneaker
 whatever the request around it: "more", a clicked tile and the command line agree to the pixel.
 The models run one request at a time (a lock), in a worker thread, under the command's precision.
+At most MAX_WAITING requests wait for them; a request whose client left, or whose time ran out, gives
+up its place, and one that is generating stops at the next sneaker.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
 import numpy as np
 import torch
@@ -30,6 +32,10 @@ from sneakergan.train.schedule import resolve_device
 
 T = TypeVar("T")
 
+MAX_WAITING = 8  # requests that may wait for the models behind the one using them; more get 503 at once
+POLL_S = 0.1  # how often a waiting request checks whether its client left (and its job whether to give up)
+StopCheck = Callable[[], bool]
+
 
 class StudioTimeout(Exception):
     """A request ran out of time; `started`: whether it got the models (False: they were busy)."""
@@ -38,6 +44,23 @@ class StudioTimeout(Exception):
         self.started, self.timeout = started, timeout
         what = "generating took longer than" if started else "the models stayed busy for"
         super().__init__(f"{what} the server's limit of {timeout:g} s; try again, or ask for fewer images")
+
+
+class StudioBusy(Exception):
+    """MAX_WAITING requests already wait for the models."""
+
+    def __init__(self) -> None:
+        super().__init__(f"the server is busy: {MAX_WAITING} requests are already waiting for the models; "
+                         "try again in a few seconds")
+
+
+class Abandoned(Exception):
+    """The request was given up (its client left, or its time ran out): the rest of its work is not done."""
+
+
+def _check(should_stop: StopCheck | None) -> None:
+    if should_stop is not None and should_stop():
+        raise Abandoned("the request was given up")
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,8 @@ class Studio:
         self.stage1 = "bundled" if lr_run is None else str(lr_run)
         self.stage2 = "bundled" if sr_run is None else str(sr_run)
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()  # guards `waiting` (requests may run on more than one thread)
+        self.waiting = 0  # requests waiting for the models (not counting the one using them)
 
     @property
     def precision(self) -> str:
@@ -89,45 +114,89 @@ class Studio:
     def _index(self, label: str | None) -> int | None:
         return None if label is None else self.class_names.index(label)
 
-    def sneakers(self, seed: int, count: int, stage: str, label: str | None = None) -> list[Sneaker]:
-        """Seeds seed .. seed + count - 1, one sneaker each; call through `run` (the lock, the precision)."""
+    def sneakers(self, seed: int, count: int, stage: str, label: str | None = None,
+                 should_stop: StopCheck | None = None) -> list[Sneaker]:
+        """Seeds seed .. seed + count - 1, one sneaker each; call through `run` (the lock, the precision).
+        Raises Abandoned before any sneaker once `should_stop()` is true."""
         made = []
         for tile_seed in range(seed, seed + count):
+            _check(should_stop)
             lr = sample_images(self.generator, self.cfg.z_dim, 1, tile_seed, self.device,
                                n_classes=self.cfg.n_classes, label=self._index(label))
             sr = super_resolve_images(self.sr_generator, lr, self.device)[0] if stage == "sr" else None
             made.append(Sneaker(tile_seed, lr[0], sr))
         return made
 
-    def morph(self, seeds: list[int], steps: int, stage: str, label: str | None = None) -> np.ndarray:
-        """uint8 NHWC frames from seed to seed (the ends are the seeds' sneakers); call through `run`."""
+    def morph(self, seeds: list[int], steps: int, stage: str, label: str | None = None,
+              should_stop: StopCheck | None = None) -> np.ndarray:
+        """uint8 NHWC frames from seed to seed (the ends are the seeds' sneakers); call through `run`.
+        Raises Abandoned before any stage-2 frame once `should_stop()` is true."""
         frames = path_frames(self.generator, self.cfg.z_dim, seeds, steps, self.device, label=self._index(label))
         if stage == "lr":
             return frames
-        return np.concatenate([super_resolve_images(self.sr_generator, frame[None], self.device) for frame in frames])
+        made = []
+        for frame in frames:  # stage 2 is the slow part: one frame at a time, so that it can stop early
+            _check(should_stop)
+            made.append(super_resolve_images(self.sr_generator, frame[None], self.device))
+        return np.concatenate(made)
 
-    async def run(self, work: Callable[[], T], timeout: float) -> T:
-        """`work()` in a worker thread holding the models, within `timeout` seconds (else StudioTimeout).
+    async def run(self, work: Callable[[StopCheck], T], timeout: float,
+                  disconnected: Callable[[], Awaitable[bool]] | None = None) -> T:
+        """`work(should_stop)` in a worker thread holding the models, within `timeout` seconds (else
+        StudioTimeout); StudioBusy at once when MAX_WAITING requests already wait for the models.
 
-        A request that times out while waiting for the lock gives up its place; one that times out
-        while generating cannot be interrupted, so it finishes in its thread, and the lock makes later
-        requests wait for it rather than compete with it for the cores."""
+        The request gives up (Abandoned) once `await disconnected()` is true: its client left. A request
+        that gives up, or times out, while waiting for the lock gives up its place; one that does so
+        while generating cannot be interrupted mid-sneaker, so `should_stop()` turns true for `work` to
+        stop at the next one, and the lock makes later requests wait for that rather than compete with
+        it for the cores."""
+        with self._count_lock:
+            if self.waiting >= MAX_WAITING:
+                raise StudioBusy()
+            self.waiting += 1
+        queued = True
+
+        def dequeue() -> None:  # once: when the job gets the models, or when the request ends
+            nonlocal queued
+            with self._count_lock:
+                if queued:
+                    self.waiting, queued = self.waiting - 1, False
+
         deadline = time.monotonic() + timeout
-        started = threading.Event()
+        started, given_up = threading.Event(), threading.Event()
+
+        def should_stop() -> bool:
+            return given_up.is_set() or time.monotonic() >= deadline
 
         def job() -> T:
-            if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise StudioTimeout(False, timeout)
+            while not self._lock.acquire(timeout=POLL_S):  # in slices, to leave soon once given up
+                if should_stop():
+                    raise Abandoned("given up while waiting for the models")
             try:
-                if time.monotonic() >= deadline:  # abandoned while it waited: do not spend the cores on it
-                    raise StudioTimeout(False, timeout)
+                dequeue()
+                if should_stop():  # given up while it waited: do not spend the cores on it
+                    raise Abandoned("given up while waiting for the models")
                 started.set()
                 with torch.no_grad(), autocast(self.device, self.dtype):
-                    return work()
+                    return work(should_stop)
             finally:
                 self._lock.release()
 
+        task = asyncio.ensure_future(asyncio.to_thread(job))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved even if left
         try:
-            return await asyncio.wait_for(asyncio.to_thread(job), timeout)
-        except TimeoutError:
-            raise StudioTimeout(started.is_set(), timeout) from None
+            while not task.done():
+                await asyncio.wait({task}, timeout=min(POLL_S, max(0.0, deadline - time.monotonic())))
+                if task.done():
+                    break
+                if time.monotonic() >= deadline:
+                    raise StudioTimeout(started.is_set(), timeout)
+                if disconnected is not None and await disconnected():
+                    raise Abandoned("the client left")
+            try:
+                return task.result()
+            except Abandoned:  # only `deadline` stops the job before `given_up` is set
+                raise StudioTimeout(started.is_set(), timeout) from None
+        finally:
+            given_up.set()
+            dequeue()
