@@ -77,11 +77,16 @@ class DecodingDataset(Dataset):
 
 
 def plain_models(cfg: TrainConfig, device: torch.device):
-    """Fresh G and D of the preset's architecture (NCHW, fp32) on `device`, and their Adam optimisers."""
+    """Fresh G and D of the preset's architecture (NCHW, fp32) on `device`, and their Adam optimisers. A
+    perception-first stage 2 (sr-perceptual) gets the plain SRGAN networks of the same sizes: its
+    noise inputs, LR-seeing D, spectral norm and stage-1 samples are the recipe the trainer side pays for."""
     from sneakergan.train.gan_model import build_discriminator, build_generator
     from sneakergan.train.sr_model import build_sr_discriminator, build_sr_generator
 
     torch.manual_seed(cfg.seed)
+    if cfg.task == "sr":
+        cfg = cfg.replace(sr_noise=False, d_sees_lr=False, spectral_norm=False, stage1_run="", stage1_share=0.0,
+                          r1_gamma=0.0, augment="", ema_decay=0.0)
     if cfg.task == "sr":
         generator, discriminator = build_sr_generator(cfg), build_sr_discriminator(cfg)
     else:
@@ -113,7 +118,7 @@ def plain_step(cfg: TrainConfig, models, batch: dict[str, torch.Tensor]) -> None
         logits, fake_taps = discriminator(fake, features=True)
         feature = torch.stack([F.l1_loss(f, r) for f, r in zip(fake_taps, real_taps)]).mean()
         pixel = F.l1_loss(fake, real) if cfg.pixel_loss == "l1" else F.mse_loss(fake, real)
-        g_loss = pixel + cfg.feature_weight * feature + cfg.adv_weight * loss.g_loss(logits)
+        g_loss = cfg.pixel_weight * pixel + cfg.feature_weight * feature + cfg.adv_weight * loss.g_loss(logits)
     else:
         g_loss = loss.g_loss(discriminator(fake))
     opt_g.zero_grad()
@@ -189,7 +194,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name in args.presets:
         cfg = load_preset(name).replace(data=args.data, device=args.device, precision=args.precision,
-                                        pretrain_epochs=0, compile=args.compile)
+                                        pretrain_epochs=0, compile=args.compile, init_from="")
         data = {key: dataset.images_at(size) for key, size in get_task(cfg.task).data_sizes(cfg).items()}
         flops = flops_per_image(cfg, data)
         plain = plain_images_per_second(cfg, paths, args.seconds, device)

@@ -46,7 +46,7 @@ def test_train_sr_writes_every_artefact_and_resumes(tiny_image_folder, tmp_path)
     assert [h["epoch"] for h in read_jsonl(run / "d_histograms.jsonl")] == [1, 2]
     assert (run / "loss_curve.png").stat().st_size > 0
     state = load_checkpoint(run / "checkpoint.safetensors")
-    assert state["step"] == 4 and set(state["model"]) == {"generator", "discriminator", "opt_g", "opt_d"}
+    assert state["step"] == 4 and set(state["model"]) == {"generator", "discriminator", "opt_g", "opt_d", "d_updates"}
 
 
 def test_generate_with_sr_run_makes_112_pixel_tiles(tiny_image_folder, tmp_path):
@@ -121,3 +121,20 @@ def test_a_stage_2_run_fine_tunes_from_another_with_other_loss_weights(tiny_imag
             if value.is_floating_point() and "running" not in name:
                 assert torch.allclose(after[part][name], value, atol=1e-6), (part, name)
     assert any("adv_loss" in r for r in read_jsonl(tuned / "metrics.jsonl"))  # adversarial from its first step
+
+
+def test_the_perceptual_preset_starts_from_the_bundled_stage2_and_resumes(tiny_image_folder, tmp_path):
+    run = tmp_path / "perceptual"
+    args = ["train-sr", "--preset", "sr-perceptual", "--data", str(tiny_image_folder), "--out", str(run),
+            "--steps", "2", "--max-images", "32", "--device", "cpu", "--precision", "fp32", "--set", "n_samples=2"]
+    assert main(args) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["init_from"] == config["stage1_run"] == "bundled"  # names, not paths made absolute
+    state = load_checkpoint(run / "checkpoint.safetensors")
+    assert {"generator_ema", "d_updates"} <= set(state["model"]) and state["model"]["d_updates"] == 2
+    records = [r for r in read_jsonl(run / "metrics.jsonl") if "img_per_s" in r]
+    assert records and {"consistency_loss", "adv_loss", "d_loss"} <= set(records[-1])
+    assert main(["train-sr", "--resume", str(run), "--steps", "3"]) == 0
+    out = tmp_path / "g.png"
+    assert main(["generate", "--sr-run", str(run), "-n", "2", "--sr-seed", "7", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0

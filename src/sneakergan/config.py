@@ -30,7 +30,7 @@ MAX_CLASSES = 1_000
 _UPPER_BOUNDS = {"seed": MAX_SEED, "g_width": 65_536, "d_width": 65_536, "z_dim": 65_536, "sr_blocks": 256,
                  "batch_size": 65_536, "n_samples": 4_096, "eval_samples": 100_000, "image_size": 1_024,
                  "lr_g": 1.0, "lr_d": 1.0, "adv_weight": 1e4, "feature_weight": 1e4, "r1_gamma": 1e4,
-                 "gp_weight": 1e4}
+                 "gp_weight": 1e4, "pixel_weight": 1e4, "consistency_weight": 1e4}
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,13 @@ class TrainConfig:
     feature_weight: float = 0.1  # content loss: D feature matching (offline stand-in for VGG loss)
     pretrain_epochs: int = 0  # first epochs train G on the pixel loss alone (SRResNet init)
     degrade: bool = False  # mild random noise / blur / colour jitter of the LR input in training
-    # improved recipes (stage 1; all off in the design's seed presets)
+    pixel_weight: float = 1.0  # the pixel loss's weight (0 allowed: LR consistency alone then ties SR to LR)
+    consistency_weight: float = 0.0  # L1 between the SR output downscaled as the data pipeline does and the LR
+    sr_noise: bool = False  # noise inputs in G: many 112x112 realisations of one 28x28 input
+    d_sees_lr: bool = False  # D judges each image beside its upsampled LR input (a conditional D)
+    stage1_run: str = ""  # a stage-1 run folder, or "bundled": part of each batch's LR from its samples ...
+    stage1_share: float = 0.0  # ... this share of it (trained by consistency and D only: no HR target)
+    # improved recipes (both stages, but gp_weight stage 1 only; all off in the design's seed presets)
     augment: str = ""  # DiffAugment policy for everything D sees, e.g. "color,translation,cutout"
     spectral_norm: bool = False  # spectral normalisation of every D layer
     r1_gamma: float = 0.0  # R1 penalty weight on real images (0: off), applied lazily ...
@@ -72,7 +78,8 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     seed: int = 0
-    init_from: str = ""  # a run folder whose G and D weights (and G's EMA) a new run starts from
+    init_from: str = ""  # a run folder whose G and D weights (and G's EMA) a new run starts from; "bundled":
+    # the bundled model of the config's stage (G only, D fresh)
     # data
     data: str = ""
     max_images: int = 0  # 0: all images; otherwise a fixed random subset of this size
@@ -122,7 +129,7 @@ class TrainConfig:
         if self.eval_samples < 2:
             raise ConfigError(f"eval_samples must be >= 2, got {self.eval_samples}")
         for name in ("max_steps", "max_images", "seed", "eval_every", "pretrain_epochs", "adv_weight",
-                     "feature_weight", "r1_gamma", "gp_weight"):
+                     "feature_weight", "r1_gamma", "gp_weight", "pixel_weight", "consistency_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr_g", "lr_d"):
@@ -135,10 +142,7 @@ class TrainConfig:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.r1_every < 1:
             raise ConfigError(f"r1_every must be >= 1, got {self.r1_every}")
-        if (self.augment or self.spectral_norm or self.r1_gamma or self.gp_weight or self.ema_decay) \
-                and self.task != "gan":
-            raise ConfigError("augment, spectral_norm, r1_gamma, gp_weight and ema_decay apply to stage 1 "
-                              "(task gan) only")
+        self._validate_stage2()
         self._validate_condition(family.conditional)
         try:
             from sneakergan.train.augment import parse_policy
@@ -203,6 +207,27 @@ class TrainConfig:
             if not getattr(self, name) <= limit:
                 shown = f"{limit:g}" if isinstance(limit, float) else limit
                 raise ConfigError(f"{name} must be <= {shown}, got {getattr(self, name)}")
+
+    def _validate_stage2(self) -> None:
+        """Stage 2's fields (and the combinations that cannot work) refused now, not at the first step."""
+        stage2_only = {"consistency_weight": 0.0, "sr_noise": False, "d_sees_lr": False, "stage1_run": "",
+                       "stage1_share": 0.0}
+        if self.task != "sr":
+            given = [name for name, off in stage2_only.items() if getattr(self, name) != off]
+            if given:
+                raise ConfigError(f"{', '.join(given)} apply to stage 2 (task sr) only")
+            return
+        if self.gp_weight:  # stage 2 may score fewer real images than fakes (stage1_share): no pairs to mix
+            raise ConfigError("gp_weight (WGAN-GP) applies to stage 1 only; use r1_gamma for stage 2")
+        if not 0 <= self.stage1_share < 1:
+            raise ConfigError(f"stage1_share must be in [0, 1): some of each batch must be real pairs, got "
+                              f"{self.stage1_share}")
+        if bool(self.stage1_share) != bool(self.stage1_run):
+            raise ConfigError("stage1_run and stage1_share go together: the stage-1 run to sample LR inputs "
+                              "from, and the share of each batch they make")
+        if not (self.pixel_weight or self.consistency_weight):
+            raise ConfigError("pixel_weight and consistency_weight are both 0: nothing would tie the output to "
+                              "its input")
 
     def _validate_task(self, family_task: str) -> None:
         from sneakergan.models.registry import architecture_tasks

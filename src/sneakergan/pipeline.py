@@ -72,14 +72,24 @@ def load_sr_generator(run_dir: str | Path | None, device: torch.device) -> torch
     return generator.to(device).to(memory_format=torch.channels_last)
 
 
+def detail_noise(seed: int, first: int, count: int) -> list[torch.Generator]:
+    """One noise generator per image for a stage 2 with noise inputs: image i of a call with `seed` gets
+    its own stream, so its details do not depend on the batch it is made in (generate, studio alike)."""
+    # SeedSequence mixes (seed, index) into a well-spread 64-bit seed for any seed up to 2**63 - 1
+    return [torch.Generator().manual_seed(int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0]))
+            for index in range(first, first + count)]
+
+
 @torch.no_grad()
-def super_resolve_images(generator: torch.nn.Module, lr: np.ndarray, device: torch.device) -> np.ndarray:
-    """uint8 NHWC [N, h, w, 3] -> uint8 NHWC [N, 4h, 4w, 3]."""
+def super_resolve_images(generator: torch.nn.Module, lr: np.ndarray, device: torch.device, seed: int = 0,
+                         first: int = 0) -> np.ndarray:
+    """uint8 NHWC [N, h, w, 3] -> uint8 NHWC [N, 4h, 4w, 3]. A stage 2 with noise inputs draws image i's
+    details from `detail_noise(seed, first + i)`: another `seed` re-rolls them."""
     outputs = []
     for start in range(0, len(lr), BATCH):
         chunk = torch.from_numpy(np.ascontiguousarray(lr[start:start + BATCH])).permute(0, 3, 1, 2)
         chunk = chunk.to(device).float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
-        outputs.append(to_uint8(generator(chunk)))
+        outputs.append(to_uint8(generator(chunk, noise=detail_noise(seed, first + start, len(chunk)))))
     return np.concatenate(outputs) if outputs else np.empty((0, lr.shape[1] * SCALE, lr.shape[2] * SCALE, 3), np.uint8)
 
 
@@ -95,13 +105,15 @@ def needs_stage2(image_size: int, stage2_options: dict[str, bool]) -> bool:
     return False
 
 
-def apply_stage2(sr_run: str | Path | None, lr: np.ndarray, device: str = "auto", show_lr: bool = False) -> np.ndarray:
-    """Super-resolve stage-1 images; with `show_lr` each result is [input nearest-upscaled | output].
-    Images already at full size come from a single-stage generator: returned as they are."""
+def apply_stage2(sr_run: str | Path | None, lr: np.ndarray, device: str = "auto", show_lr: bool = False,
+                 seed: int = 0) -> np.ndarray:
+    """Super-resolve stage-1 images; with `show_lr` each result is [input nearest-upscaled | output];
+    `seed`: of the details of a stage 2 with noise inputs. Images already at full size come from a
+    single-stage generator: returned as they are."""
     if not needs_stage2(lr.shape[1], {"--sr-run": sr_run is not None, "--show-lr": show_lr}):
         return lr
     target = resolve_device(device)
-    sr = super_resolve_images(load_sr_generator(sr_run, target), lr, target)
+    sr = super_resolve_images(load_sr_generator(sr_run, target), lr, target, seed=seed)
     if show_lr:
         sr = np.concatenate([nearest_upscale(lr, sr.shape[1] // lr.shape[1]), sr], axis=2)
     return sr

@@ -192,3 +192,34 @@ def test_requests_share_the_models_one_at_a_time(bundled_app):
     finally:
         del studio.sneakers
     assert overlaps == [1, 1, 1, 1]
+
+
+def test_a_stage2_with_noise_inputs_rerolls_its_details_with_sr_seed():
+    import torch
+
+    from sneakergan.bundle import load_bundled
+    from sneakergan.pipeline import super_resolve_images
+    from sneakergan.train.sr_model import build_sr_generator
+
+    app = create_app(device="cpu", precision="fp32")
+    weights, cfg = load_bundled("stage2")
+    noisy = build_sr_generator(cfg.replace(sr_noise=True)).eval()
+    noisy.load_state_dict(weights, strict=False)
+    with torch.no_grad():
+        for inject in noisy.noise:
+            inject.scale.fill_(0.3)  # as if trained
+    app.state.studio.sr_generator = noisy
+    with TestClient(app) as client:
+        assert client.get("/api/health").json()["stochastic_details"] is True
+        first, again, other = (client.get("/api/generate", params={"seed": 5, "n": 1, "sr_seed": s}).json()
+                               for s in (0, 0, 1))
+    assert first["sr_seed"] == 0 and other["sr_seed"] == 1
+    assert first["sneakers"][0]["lr_png"] == other["sneakers"][0]["lr_png"]  # the same 28x28 sneaker
+    assert first["sneakers"][0]["png"] == again["sneakers"][0]["png"] != other["sneakers"][0]["png"]
+    lr = generate_images(None, 1, 5, "cpu")  # the tile is `generate --seed 5 -n 1 --sr-seed 1`
+    expected = super_resolve_images(noisy, lr, torch.device("cpu"), seed=1)[0]
+    assert np.array_equal(decode_png(other["sneakers"][0]["png"]), expected)
+
+
+def test_the_bundled_stage2_has_no_details_to_reroll(client):
+    assert client.get("/api/health").json()["stochastic_details"] is False

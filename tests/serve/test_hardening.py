@@ -65,7 +65,7 @@ def test_queued_work_of_a_client_that_left_is_dropped(bundled_app):
                          ids=["sneakers", "morph"])
 def test_long_work_stops_between_sneakers_once_abandoned(bundled_app, monkeypatch, make):
     real, calls = studio_module.super_resolve_images, []
-    monkeypatch.setattr(studio_module, "super_resolve_images", lambda *args: calls.append(1) or real(*args))
+    monkeypatch.setattr(studio_module, "super_resolve_images", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
     with pytest.raises(studio_module.Abandoned):
         make(bundled_app.state.studio, lambda: len(calls) >= 3)
     assert len(calls) == 3
@@ -74,7 +74,7 @@ def test_long_work_stops_between_sneakers_once_abandoned(bundled_app, monkeypatc
 def test_the_studio_stops_working_for_clients_that_left(bundled_app, monkeypatch):
     studio, real, stopped = bundled_app.state.studio, bundled_app.state.studio.sneakers, []
 
-    def slow(seed, n, stage, label=None, should_stop=lambda: False):
+    def slow(seed, n, stage, label=None, should_stop=lambda: False, sr_seed=0):
         if n == 1:
             return real(seed, n, stage, label)
         deadline = time.monotonic() + 5

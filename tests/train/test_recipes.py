@@ -50,8 +50,8 @@ def test_cutout_zeroes_one_square_of_at_most_half_the_side():
 def test_unknown_augmentation_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown augmentation 'rotate'; known: color, translation, cutout"):
         _recipe(augment="color,rotate")
-    with pytest.raises(ConfigError, match="stage 1"):
-        load_preset("seed-srgan").replace(ema_decay=0.9)
+    with pytest.raises(ConfigError, match="stage 1 only; use r1_gamma for stage 2"):
+        load_preset("seed-srgan").replace(gp_weight=10.0)
 
 
 def test_augmentations_never_reach_the_samples(monkeypatch):
@@ -60,7 +60,7 @@ def test_augmentations_never_reach_the_samples(monkeypatch):
     z = torch.randn(16, 32)
     expected = model.generate(z)
     calls = []
-    monkeypatch.setattr("sneakergan.train.gan_model.diff_augment",
+    monkeypatch.setattr("sneakergan.train.recipe_model.diff_augment",
                         lambda x, names, *share: calls.append(names) or augment.diff_augment(x, names, *share))
     assert torch.equal(model.generate(z), expected) and calls == []  # sampling does not augment
     model.train_step(torch.rand(8, 3, 28, 28) * 2 - 1, torch.Generator().manual_seed(0))
@@ -91,8 +91,7 @@ def test_lazy_r1_runs_every_r1_every_steps_with_the_closed_form_value():
     model.opt_d = torch.optim.SGD(model.discriminator.parameters(), lr=0.0)
     penalties = []
     for _ in range(8):
-        metrics = model.d_step(torch.rand(4, 3, 28, 28), torch.rand(4, 3, 28, 28))
-        model.d_updates += 1
+        metrics = model.d_step(torch.rand(4, 3, 28, 28), torch.rand(4, 3, 28, 28))  # counts d_updates
         penalties.append(metrics.get("r1_penalty"))
     due = [p is not None for p in penalties]
     assert due == [True, False, False, False] * 2

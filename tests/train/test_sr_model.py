@@ -35,7 +35,7 @@ def test_one_d_step_and_one_g_step_change_their_own_parameters():
     assert _changed(d_before, model.discriminator) and not _changed(g_before, model.generator)
 
     d_before = _params(model.discriminator)
-    g_metrics = model.g_step(batch["hr"], sr)
+    g_metrics = model.g_step(batch["hr"], sr, batch["lr"])
     assert _changed(g_before, model.generator) and not _changed(d_before, model.discriminator)
     assert all(p.requires_grad for p in model.discriminator.parameters())  # unfrozen again
     assert set(g_metrics) == {"pixel_loss", "feature_loss", "adv_loss", "g_loss", "g_skipped"}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sneakergan.commands.checks import (
     MAX_SAMPLES,
+    MAX_SEED,
     check_device,
     check_grid_pixels,
     check_output_file,
@@ -34,6 +35,9 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
                    help="put each 28x28 input (nearest-upscaled) beside its 112x112 output")
     p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sr-seed", type=int, default=0,
+                   help="seed of stage 2's details, for a stage 2 with noise inputs (sr-perceptual): another value "
+                   "re-rolls the 112x112 details of the same 28x28 sneakers (default 0)")
     p.add_argument("--label", help="the class to generate, for a class-conditional stage-1 run (a name from its "
                    "config's class_names, e.g. cheap or red; default: classes drawn uniformly)")
     p.add_argument("--out", required=True, help="grid PNG path, or a folder with --format files")
@@ -57,6 +61,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     # Every option is checked before generating: fail fast.
     check_range("-n", args.n, 1, MAX_SAMPLES)
     check_seed(args.seed)
+    check_range("--sr-seed", args.sr_seed, 0, MAX_SEED)
     check_range("--nrow", args.nrow, 1)
     check_range("--scale", args.scale, 1)
     check_device(args.device)
@@ -73,7 +78,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     with autocast(device, resolve_precision(args.precision, device)):
         images = generate_images(args.lr_run, args.n, args.seed, str(device), label=args.label)
         if args.stage == "sr":
-            images = apply_stage2(args.sr_run, images, str(device), show_lr=args.show_lr)
+            images = apply_stage2(args.sr_run, images, str(device), show_lr=args.show_lr, seed=args.sr_seed)
     if args.format == "grid":
         height, width = grid_shape(len(images), images.shape[1], images.shape[2], args.nrow)
         check_grid_pixels(width * args.scale, height * args.scale)  # the exact size, now that it is known

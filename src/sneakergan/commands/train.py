@@ -96,10 +96,11 @@ def _resolve_train_config(args: argparse.Namespace):
 
 
 def _with_absolute_paths(cfg):
-    """data and init_from made absolute, however they were given (flag or --set), so that config.json names
-    the same folders from any working directory."""
+    """data, init_from and stage1_run made absolute, however they were given (flag or --set), so that
+    config.json names the same folders from any working directory."""
     return cfg.replace(**{field: str(Path(value).expanduser().resolve())
-                          for field in ("data", "init_from") if (value := getattr(cfg, field))})
+                          for field in ("data", "init_from", "stage1_run")
+                          if (value := getattr(cfg, field)) and not (field != "data" and value == "bundled")})
 
 
 def cmd_train(args: argparse.Namespace) -> int:

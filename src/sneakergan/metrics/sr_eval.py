@@ -22,6 +22,7 @@ from sneakergan.viz.grid import comparison_grid, nearest_upscale, save_png
 
 log = logging.getLogger("sneakergan.metrics")
 CROP = 4  # border pixels ignored, the scale factor by convention
+REALISATIONS, DIVERSITY_IMAGES = 8, 64  # detail diversity: this many --sr-seed realisations of the first images
 
 
 def _summary(values: np.ndarray) -> float:
@@ -54,9 +55,17 @@ def evaluate_sr(sr_run: str | Path, data: str | Path, out: Path, device: str = "
         "ssim_y": {name: _summary(values[1]) for name, values in scores.items()},
         "lr_consistency_psnr_y": {name: _summary(values[2]) for name, values in scores.items()},
         "sr_beats_bicubic_psnr": float(np.mean(scores["sr"][0] > scores["bicubic"][0])),
+        "detail_std": detail_diversity(generator, dataset.lr[:DIVERSITY_IMAGES], target),
         "figure": str(figure),
         "figure_columns": ["LR (nearest)", "bicubic", "SR", "original"],
         "seconds": round(time.perf_counter() - started, 1),
     }
     atomic_write_text(out, json.dumps(report, indent=2) + "\n")
     return report
+
+
+def detail_diversity(generator, lr: np.ndarray, device) -> float:
+    """Mean per-pixel standard deviation (uint8 steps) over REALISATIONS seeds of stage 2's details, on
+    `lr`: 0 for a stage 2 without noise inputs, or one that learned to ignore them."""
+    realisations = np.stack([super_resolve_images(generator, lr, device, seed=seed) for seed in range(REALISATIONS)])
+    return float(realisations.astype(np.float32).std(axis=0).mean())

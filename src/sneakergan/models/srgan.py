@@ -9,9 +9,16 @@ head 9.1M + blocks 8 x 32.5M + trunk 16.3M + upsamplers 65M + 260M + output 146M
 about 1.5 GFLOP forward (x3 for forward + backward). The paper's B=16, width 64 is ~3.4x that;
 the defaults are sized for training on two CPU cores.
 
+Noise (`noise=True`, stage 2 as a stochastic translator): a per-pixel Gaussian noise map is added
+after each residual block and each upsampler, scaled per channel by learned weights that start at 0
+(StyleGAN's noise inputs), so one 28x28 input has many 112x112 realisations. `forward(lr, noise=g)`
+draws the maps from the torch.Generator g (on the CPU, so a seed gives the same maps on any device).
+
 Discriminator: conv3x3 with strides 1,2,1,2,... and widths w,w,2w,2w,4w,4w,8w,8w (w=32:
 ~0.30 GMAC on a 112x112 image), LeakyReLU 0.2, BN after every conv but the first, global average
 pooling (any input size works) and a dense head Linear(8w, 16w) LReLU Linear(16w, 1) -> logits [N].
+`channels=6`: D also sees the bicubically upsampled LR input beside the image (pix2pix's conditional D);
+`batch_norm=False` for spectral normalisation instead (BN's batch statistics and SN do not mix well).
 """
 
 from __future__ import annotations
@@ -36,10 +43,27 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+class NoiseInjection(nn.Module):
+    """x + scale[c] * n with n ~ N(0, 1) per pixel, one map per image shared by the channels."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.scale = nn.Parameter(torch.zeros(1, width, 1, 1))
+
+    def forward(self, x: torch.Tensor, noise: torch.Generator | list[torch.Generator] | None) -> torch.Tensor:
+        """`noise`: one generator for the batch, or one per image (pipeline.detail_noise)."""
+        shape = (1, *x.shape[2:])
+        if isinstance(noise, list):
+            maps = torch.stack([torch.randn(shape, generator=generator) for generator in noise])
+        else:
+            maps = torch.randn(x.shape[0], *shape, generator=noise)
+        return x + self.scale * maps.to(device=x.device, dtype=x.dtype)
+
+
 class SRResNetGenerator(nn.Module):
     """[N, 3, h, w] in [-1, 1] -> [N, 3, 4h, 4w] in [-1, 1]."""
 
-    def __init__(self, blocks: int = 8, width: int = 48, channels: int = 3):
+    def __init__(self, blocks: int = 8, width: int = 48, channels: int = 3, noise: bool = False):
         super().__init__()
         self.scale = SCALE
         self.head = nn.Sequential(nn.Conv2d(channels, width, 9, 1, 4), nn.PReLU(width))
@@ -50,24 +74,35 @@ class SRResNetGenerator(nn.Module):
             for layer in (nn.Conv2d(width, 4 * width, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(width))
         ])
         self.output = nn.Conv2d(width, channels, 9, 1, 4)
+        # one after each block and each upsampler; none at all without noise (the weights of older runs load)
+        self.noise = nn.ModuleList([NoiseInjection(width) for _ in range(blocks + 2)]) if noise else None
 
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+    def forward(self, lr: torch.Tensor, noise: torch.Generator | list[torch.Generator] | None = None) -> torch.Tensor:
         head = self.head(lr)
-        features = head + self.trunk(self.blocks(head))  # global skip
-        return torch.tanh(self.output(self.upsample(features)))
+        if self.noise is None:
+            features = head + self.trunk(self.blocks(head))  # global skip
+            return torch.tanh(self.output(self.upsample(features)))
+        x = head
+        for block, inject in zip(self.blocks, self.noise):
+            x = inject(block(x), noise)
+        x = head + self.trunk(x)
+        for index, inject in enumerate(self.noise[len(self.blocks):]):
+            x = inject(self.upsample[3 * index:3 * index + 3](x), noise)
+        return torch.tanh(self.output(x))
 
 
 class SRGANDiscriminator(nn.Module):
     """[N, 3, H, W] -> logits [N]; `forward(x, features=True)` also returns each conv block's output."""
 
-    def __init__(self, width: int = 32, channels: int = 3):
+    def __init__(self, width: int = 32, channels: int = 3, batch_norm: bool = True):
         super().__init__()
         widths = [width, width, 2 * width, 2 * width, 4 * width, 4 * width, 8 * width, 8 * width]
         layers, previous = [], channels
         for index, out in enumerate(widths):
             stride = 1 if index % 2 == 0 else 2
-            block = [nn.Conv2d(previous, out, 3, stride, 1, bias=index == 0)]
-            if index > 0:  # no BN on the input layer, as in DCGAN / SRGAN
+            normed = batch_norm and index > 0  # no BN on the input layer, as in DCGAN / SRGAN
+            block = [nn.Conv2d(previous, out, 3, stride, 1, bias=not normed)]
+            if normed:
                 block.append(nn.BatchNorm2d(out))
             block.append(nn.LeakyReLU(0.2))
             layers.append(nn.Sequential(*block))

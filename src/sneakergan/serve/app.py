@@ -39,6 +39,10 @@ StageQuery = Annotated[Stage, Query(description="sr: 112x112 through both stages
 Label = Annotated[str | None, Query(description="a class of a class-conditional stage-1 model (see /api/health)")]
 
 
+SrSeed = Annotated[int, Query(ge=0, le=MAX_SEED, description="seed of stage 2's details (a stage 2 with noise "
+                             "inputs: another value re-rolls them; `generate --sr-seed`)")]
+
+
 class SneakerOut(BaseModel):
     seed: int = Field(description="its seed: the first sneaker of `sneakergan generate --seed SEED -n 1`")
     png: str = Field(description="base64 PNG of the requested stage (112x112 for sr, 28x28 for lr)")
@@ -47,6 +51,7 @@ class SneakerOut(BaseModel):
 
 class GenerateOut(BaseModel):
     seed: int
+    sr_seed: int
     n: int
     stage: Stage
     label: str | None
@@ -73,6 +78,7 @@ class HealthOut(BaseModel):
     conditional: bool = Field(description="whether stage 1 takes a class label")
     condition: str = Field(description="what a conditional stage 1 is conditioned on ('' when not)")
     class_names: list[str]
+    stochastic_details: bool = Field(description="whether stage 2 has noise inputs (sr_seed re-rolls details)")
     lr_size: int
     sr_size: int
     max_n: int
@@ -167,24 +173,25 @@ def create_app(lr_run: str | Path | None = None, sr_run: str | Path | None = Non
     async def health() -> HealthOut:
         return HealthOut(version=__version__, device=str(studio.device), precision=studio.precision,
                          stage1=studio.stage1, stage2=studio.stage2, conditional=studio.conditional,
-                         condition=studio.cfg.condition, class_names=studio.class_names, lr_size=lr_size,
+                         condition=studio.cfg.condition, class_names=studio.class_names,
+                         stochastic_details=studio.stochastic_details, lr_size=lr_size,
                          sr_size=lr_size * SCALE, max_n=MAX_TILES, max_steps=MAX_STEPS, max_seed=MAX_SEED,
                          timeout_s=timeout)
 
     @app.get("/api/generate", response_model=GenerateOut, responses=ERRORS,
              summary="n sneakers, one per seed: seed, seed + 1, ..., seed + n - 1")
     async def generate(request: Request, seed: Seed = 0, n: Annotated[int, Query(ge=1, le=MAX_TILES)] = 16,
-                       stage: StageQuery = "sr", label: Label = None) -> GenerateOut:
+                       stage: StageQuery = "sr", label: Label = None, sr_seed: SrSeed = 0) -> GenerateOut:
         if seed + n - 1 > MAX_SEED:
             raise _invalid("seed", seed, f"seed + n - 1 must be at most {MAX_SEED} (one seed per sneaker)")
         check_label(label)
 
         def work(should_stop) -> list[SneakerOut]:  # the PNGs too are made in the worker thread, off the event loop
             return [SneakerOut(seed=s.seed, png=png_base64(s.lr if s.sr is None else s.sr), lr_png=png_base64(s.lr))
-                    for s in studio.sneakers(seed, n, stage, label, should_stop)]
+                    for s in studio.sneakers(seed, n, stage, label, should_stop, sr_seed)]
 
         sneakers = await studio.run(work, timeout, request.is_disconnected)
-        return GenerateOut(seed=seed, n=n, stage=stage, label=label, sneakers=sneakers,
+        return GenerateOut(seed=seed, sr_seed=sr_seed, n=n, stage=stage, label=label, sneakers=sneakers,
                            size=lr_size * (SCALE if stage == "sr" else 1))
 
     @app.get("/api/interpolate", response_model=InterpolateOut, responses=ERRORS,

@@ -91,6 +91,11 @@ class Studio:
         self.waiting = 0  # requests waiting for the models (not counting the one using them)
 
     @property
+    def stochastic_details(self) -> bool:
+        """Whether stage 2 has noise inputs, so that its details can be re-rolled (models/srgan.py)."""
+        return getattr(self.sr_generator, "noise", None) is not None
+
+    @property
     def precision(self) -> str:
         return describe(self.dtype)
 
@@ -115,15 +120,16 @@ class Studio:
         return None if label is None else self.class_names.index(label)
 
     def sneakers(self, seed: int, count: int, stage: str, label: str | None = None,
-                 should_stop: StopCheck | None = None) -> list[Sneaker]:
-        """Seeds seed .. seed + count - 1, one sneaker each; call through `run` (the lock, the precision).
+                 should_stop: StopCheck | None = None, sr_seed: int = 0) -> list[Sneaker]:
+        """Seeds seed .. seed + count - 1, one sneaker each, stage 2's details from `sr_seed` (as
+        `generate --seed s -n 1 --sr-seed sr_seed`); call through `run` (the lock, the precision).
         Raises Abandoned before any sneaker once `should_stop()` is true."""
         made = []
         for tile_seed in range(seed, seed + count):
             _check(should_stop)
             lr = sample_images(self.generator, self.cfg.z_dim, 1, tile_seed, self.device,
                                n_classes=self.cfg.n_classes, label=self._index(label))
-            sr = super_resolve_images(self.sr_generator, lr, self.device)[0] if stage == "sr" else None
+            sr = super_resolve_images(self.sr_generator, lr, self.device, seed=sr_seed)[0] if stage == "sr" else None
             made.append(Sneaker(tile_seed, lr[0], sr))
         return made
 

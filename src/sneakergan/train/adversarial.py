@@ -15,6 +15,7 @@ not finite; `train_step` reports that as "skipped" and the trainer counts, rolls
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any, Iterator
 
 import torch
@@ -182,9 +183,15 @@ class AdversarialModel:
         return ("g", self.opt_g), ("d", self.opt_d)
 
     def load_weights(self, state: dict[str, Any]) -> None:
-        """G's and D's weights from another run's checkpoint (`--init-from`); the optimizers start afresh."""
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
+        """G's and D's weights from another run's checkpoint (`--init-from`; the bundled model gives G
+        alone, D then starts afresh); the optimizers start afresh. G's noise inputs (models/srgan.py) may
+        be missing: they start at zero, which is the noise-free model those weights came from."""
+        missing, unexpected = self.generator.load_state_dict(state["generator"], strict=False)
+        missing = [key for key in missing if not re.fullmatch(r"noise\.\d+\.scale", key)]
+        if missing or unexpected:
+            raise RuntimeError(f"generator weights: missing {missing}, unexpected {unexpected}")
+        if "discriminator" in state:
+            self.discriminator.load_state_dict(state["discriminator"])
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.load_weights(state)

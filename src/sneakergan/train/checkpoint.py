@@ -100,24 +100,32 @@ def _looks_pickled(path: Path) -> bool:
 
 
 # The fields that decide the networks' shapes: a run can start from another's weights when they agree.
-_SHAPE_FIELDS = ("task", "architecture", "z_dim", "image_size", "g_width", "d_width", "sr_blocks", "spectral_norm",
-                 "condition")
+_GENERATOR_FIELDS = ("task", "architecture", "z_dim", "image_size", "g_width", "sr_blocks", "condition")
+_SHAPE_FIELDS = (*_GENERATOR_FIELDS, "d_width", "spectral_norm")
+BUNDLED = "bundled"  # init_from's name for the bundled model of the config's stage (its G only)
 
 
 def initial_model_state(cfg) -> dict[str, Any]:
     """The model part (G, D, G's EMA, optimizers) of the checkpoint of the run `cfg.init_from` names,
+    or {"generator": weights} of the bundled model of cfg's stage (`init_from = "bundled"`: a fresh D),
     checked against `cfg`'s networks before a new run folder exists: a RunDirError or ConfigError
     naming the mismatch otherwise."""
     from sneakergan.errors import ConfigError
     from sneakergan.train.run_dir import RunDir
 
-    source = RunDir.open(cfg.init_from)
-    source_cfg = source.read_config()
-    differ = [f"{name} {getattr(source_cfg, name)!r} vs {getattr(cfg, name)!r}" for name in _SHAPE_FIELDS
+    if cfg.init_from == BUNDLED:
+        from sneakergan.bundle import load_bundled
+
+        weights, source_cfg = load_bundled("stage2" if cfg.task == "sr" else "stage1")
+        fields, state = _GENERATOR_FIELDS, {"generator": weights}
+    else:
+        source = RunDir.open(cfg.init_from)
+        source_cfg, fields, state = source.read_config(), _SHAPE_FIELDS, load_checkpoint(source.checkpoint)
+        if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+            raise RunDirError(f"--init-from {cfg.init_from}: checkpoint {source.checkpoint} holds no model state")
+        state = state["model"]
+    differ = [f"{name} {getattr(source_cfg, name)!r} vs {getattr(cfg, name)!r}" for name in fields
               if getattr(source_cfg, name) != getattr(cfg, name)]
     if differ:
         raise ConfigError(f"--init-from {cfg.init_from}: its networks differ from this config's ({'; '.join(differ)})")
-    state = load_checkpoint(source.checkpoint)
-    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-        raise RunDirError(f"--init-from {cfg.init_from}: checkpoint {source.checkpoint} holds no model state")
-    return state["model"]
+    return state

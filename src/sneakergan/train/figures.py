@@ -37,7 +37,7 @@ def _d_outputs(model, images: torch.Tensor, labels: torch.Tensor | None) -> np.n
 def _write_histogram(model, run: RunDir, cfg: TrainConfig, epoch: int, step: int, real: torch.Tensor,
                      fake: torch.Tensor, real_labels: torch.Tensor | None = None,
                      fake_labels: torch.Tensor | None = None) -> None:
-    """`*_labels`: the images' classes, for a class-conditional D."""
+    """`*_labels`: the images' classes, for a class-conditional D (stage 2: their LR inputs)."""
     outputs = [_d_outputs(model, real, real_labels), _d_outputs(model, fake, fake_labels)]
     hist = histogram_counts(*outputs, model.loss.d_output_range)
     append_jsonl(run.d_histograms, {"epoch": epoch, "step": step, **hist})
@@ -96,9 +96,11 @@ class SRFigures:
         count = min(HISTOGRAM_IMAGES, len(self.lr))
         self.hist_index = torch.randperm(len(self.lr), generator=fixed)[:count]
 
+    def _lr(self, index: torch.Tensor) -> torch.Tensor:
+        return to_unit_range(self.lr[index.to(self.lr.device)], self.model.device)
+
     def _super_resolve(self, index: torch.Tensor) -> torch.Tensor:
-        lr = to_unit_range(self.lr[index.to(self.lr.device)], self.model.device)
-        return torch.cat([self.model.super_resolve(chunk) for chunk in lr.split(CHUNK)])
+        return torch.cat([self.model.super_resolve(chunk) for chunk in self._lr(index).split(CHUNK)])
 
     def write(self, run: RunDir, epoch: int, step: int) -> None:
         from sneakergan.metrics.sr_quality import bicubic_upscale
@@ -110,7 +112,8 @@ class SRFigures:
         save_png(comparison_grid([nearest_upscale(lr, factor), bicubic_upscale(lr, factor), sr, hr]),
                  run.sample_grid(epoch))
         real = to_unit_range(self.hr[self.hist_index.to(self.hr.device)], self.model.device)
-        _write_histogram(self.model, run, self.cfg, epoch, step, real, self._super_resolve(self.hist_index))
+        lr = self._lr(self.hist_index)  # a D that sees the LR judges each image beside its input
+        _write_histogram(self.model, run, self.cfg, epoch, step, real, self._super_resolve(self.hist_index), lr, lr)
 
 
 def _nhwc(images: torch.Tensor) -> np.ndarray:

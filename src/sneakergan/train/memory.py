@@ -37,6 +37,8 @@ def estimate_training_memory(cfg: TrainConfig) -> MemoryEstimate:
 
     if cfg.condition and not cfg.class_names:  # the classes come from the data later; two is the least
         cfg = dataclasses.replace(cfg, class_names=("a", "b"))
+    # A stage 2 training on stage-1 samples holds that frozen generator too: small, and loading it is slow.
+    cfg = dataclasses.replace(cfg, stage1_run="", stage1_share=0.0)
     with torch.device(META):
         model = task_for(cfg).model(cfg, META)
     params = [*model.generator.parameters(), *model.discriminator.parameters()]
@@ -53,18 +55,19 @@ def estimate_training_memory(cfg: TrainConfig) -> MemoryEstimate:
 def _forward_bytes(model, cfg: TrainConfig) -> tuple[int, int]:
     """Bytes of all layer outputs of G's and of D's forward pass on one batch (shapes only)."""
     batch = cfg.batch_size
-    labels = torch.zeros(batch, dtype=torch.long, device=META) if cfg.condition else None
-    extra = () if labels is None else (labels,)
-    if cfg.task == "sr":
-        g_input = torch.empty(batch, 3, cfg.image_size // 4, cfg.image_size // 4, device=META)
+    if cfg.task == "sr":  # D's "labels" are the LR inputs (sr_model.d_logits)
+        g_inputs = [torch.empty(batch, 3, cfg.image_size // 4, cfg.image_size // 4, device=META)]
+        labels = g_inputs[0]
     else:
-        g_input = torch.empty(batch, cfg.z_dim, device=META)
-    g_bytes, fake = _output_bytes(model.generator, g_input, *extra)
-    d_bytes, _ = _output_bytes(model.discriminator, fake, *extra)
+        labels = torch.zeros(batch, dtype=torch.long, device=META) if cfg.condition else None
+        g_inputs = [torch.empty(batch, cfg.z_dim, device=META), *([] if labels is None else [labels])]
+    g_bytes, fake = _output_bytes(model.generator, model.generator, *g_inputs)
+    d_bytes, _ = _output_bytes(model.discriminator, model.d_logits, fake, labels)
     return g_bytes, d_bytes
 
 
-def _output_bytes(module: torch.nn.Module, *inputs: torch.Tensor) -> tuple[int, torch.Tensor]:
+def _output_bytes(module: torch.nn.Module, call, *inputs) -> tuple[int, torch.Tensor]:
+    """(bytes of the outputs of all of `module`'s layers, the result) of `call(*inputs)`."""
     total = 0
 
     def count(_module, _inputs, output) -> None:
@@ -75,7 +78,7 @@ def _output_bytes(module: torch.nn.Module, *inputs: torch.Tensor) -> tuple[int, 
     leaves = [m for m in module.modules() if not any(True for _ in m.children())]
     hooks = [leaf.register_forward_hook(count) for leaf in leaves]
     try:
-        output = module(*inputs)
+        output = call(*inputs)
     finally:
         for hook in hooks:
             hook.remove()

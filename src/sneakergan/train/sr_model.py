@@ -1,17 +1,26 @@
-"""Stage 2 as a training "model": SRGAN-style 4x super-resolution, one step at a time.
+"""Stage 2 as a training "model": a 4x translator 28x28 -> 112x112, one step at a time.
 
-Generator loss = pixel loss (L1/L2 to HR)
+Generator loss = pixel_weight * pixel loss (L1/L2 to HR, on the real pairs)
+               + consistency_weight * L1(down(SR), LR)  (down: the data pipeline's exact downscale)
                + feature_weight * content loss
                + adv_weight * adversarial loss (the registered `cfg.loss`, BCE in SRGAN).
 
+The seed recipe (SRGAN) is pixel-first: weight 1 on the pixel loss and 1e-3 on the adversarial term,
+which regresses to the blurry mean of all plausible 112x112 images. The perception-first recipe
+(preset sr-perceptual) drops the pixel loss for LR consistency, which pins the content without
+forcing the mean, and lets an adversarial term of weight 0.1-1 add the detail, with the stage-1
+recipe parts (recipe_model: DiffAugment, R1, EMA; spectral norm at build time), noise inputs in G
+(`sr_noise`: many realisations of one input), a D that sees the upsampled LR input beside the image
+(`d_sees_lr`), and LR batches partly drawn from a frozen stage-1 generator (`stage1_run`,
+`stage1_share`; StackGAN's stage II): those have no HR target, only consistency and D.
+
 Content loss: SRGAN compares VGG19 features of SR and HR, which needs ImageNet VGG weights that
 cannot be downloaded here. The offline stand-in is discriminator feature matching (Salimans et
-al. 2016): L1 between D's conv-block outputs on SR and on HR (targets detached), which likewise
-rewards matching perceptual structure rather than the blurry per-pixel mean.
+al. 2016): L1 between D's conv-block outputs on SR and on HR (targets detached).
 
-During the first `pretrain_epochs` epochs only G trains, on the pixel loss (SRResNet
-initialisation, as SRGAN does before the adversarial phase). The phase follows from the epoch the
-trainer passes, so a resumed run continues in exactly the right phase.
+During the first `pretrain_epochs` epochs only G trains, on its pixel and consistency losses
+(SRResNet initialisation, as SRGAN does before the adversarial phase). The phase follows from the
+epoch the trainer passes, so a resumed run continues in exactly the right phase.
 """
 
 from __future__ import annotations
@@ -24,10 +33,15 @@ import torch
 import torch.nn.functional as F
 
 from sneakergan.config import TrainConfig
+from sneakergan.errors import ConfigError
 from sneakergan.models import get_architecture
-from sneakergan.train.adversarial import AdversarialModel, eval_mode
+from sneakergan.models.downscale import PILDownscale
+from sneakergan.models.layers import apply_spectral_norm
+from sneakergan.train.adversarial import eval_mode
+from sneakergan.train.augment import diff_augment
 from sneakergan.train.degrade import degrade
 from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
+from sneakergan.train.recipe_model import RecipeModel
 
 SCALE = 4
 CHANNELS_LAST = torch.channels_last
@@ -35,11 +49,14 @@ _PIXEL_LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
 
 def build_sr_generator(cfg: TrainConfig) -> torch.nn.Module:
-    return get_architecture(cfg.architecture).generator(blocks=cfg.sr_blocks, width=cfg.g_width)
+    return get_architecture(cfg.architecture).generator(blocks=cfg.sr_blocks, width=cfg.g_width, noise=cfg.sr_noise)
 
 
 def build_sr_discriminator(cfg: TrainConfig) -> torch.nn.Module:
-    return get_architecture(cfg.architecture).discriminator(width=cfg.d_width)
+    """D, with spectral norm instead of batch norm where the config asks for it."""
+    discriminator = get_architecture(cfg.architecture).discriminator(
+        width=cfg.d_width, channels=6 if cfg.d_sees_lr else 3, batch_norm=not cfg.spectral_norm)
+    return apply_spectral_norm(discriminator) if cfg.spectral_norm else discriminator
 
 
 @contextlib.contextmanager
@@ -55,32 +72,64 @@ def frozen(module: torch.nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-class SuperResolutionGAN(AdversarialModel):
+class SuperResolutionGAN(RecipeModel):
     def __init__(self, cfg: TrainConfig, device: torch.device, dist: Distributed = SINGLE_PROCESS):
         # channels_last: oneDNN's convolutions run about 2x faster in it on CPU (measured).
         super().__init__(cfg, device, build_sr_generator(cfg).to(memory_format=CHANNELS_LAST),
                          build_sr_discriminator(cfg).to(memory_format=CHANNELS_LAST), dist)
         self.pixel_loss = _PIXEL_LOSSES[cfg.pixel_loss]
+        self.downscale = PILDownscale(cfg.image_size, cfg.image_size // SCALE).to(device)
+        self.stage1 = _frozen_stage1(cfg, device) if cfg.stage1_share else None
 
     def is_pretraining(self, epoch: int) -> bool:
         return epoch < self.cfg.pretrain_epochs
 
-    def g_step(self, hr: torch.Tensor, sr: torch.Tensor, adversarial: bool = True) -> dict[str, torch.Tensor]:
-        """One generator update; with `adversarial` False the pixel loss alone (pre-training)."""
-        pixel = self.pixel_loss(sr, hr)
+    def d_inputs(self, images: torch.Tensor) -> torch.Tensor:
+        return images  # augmented together with the LR beside them, in d_view
+
+    def d_logits(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+                 discriminator: torch.nn.Module | None = None) -> torch.Tensor:
+        """D's logits on 112x112 images; `labels` here are the LR inputs they belong to (see d_view)."""
+        discriminator = self.discriminator if discriminator is None else discriminator
+        return discriminator(self.d_view(images, labels))
+
+    def d_view(self, images: torch.Tensor, lr: torch.Tensor | None) -> torch.Tensor:
+        """What D judges: the images, beside their bicubically upsampled LR inputs when D sees the LR
+        (`d_sees_lr`), with the DiffAugment policy applied to both alike (one shift moves both)."""
+        if self.cfg.d_sees_lr:
+            upsampled = F.interpolate(lr.float(), scale_factor=SCALE, mode="bicubic", align_corners=False)
+            images = torch.cat([images, upsampled.to(images.dtype)], 1)
+        return diff_augment(images, self.augmentations, self.dist).contiguous(memory_format=CHANNELS_LAST)
+
+    def g_step(self, hr: torch.Tensor, sr: torch.Tensor, lr: torch.Tensor,
+               adversarial: bool = True) -> dict[str, torch.Tensor]:
+        """One generator update; `hr` are the targets of `sr`'s first len(hr) rows (the rest came from
+        stage-1 samples, which have none); with `adversarial` False no D terms (pre-training)."""
+        paired = len(hr)
+        pixel = self.pixel_loss(sr[:paired], hr)
         metrics = {"pixel_loss": pixel.detach()}
-        total = pixel
+        total = self.cfg.pixel_weight * pixel
+        if self.cfg.consistency_weight:
+            consistency = F.l1_loss(self.downscale(sr.float()), lr.float())
+            metrics["consistency_loss"] = consistency.detach()
+            total = total + self.cfg.consistency_weight * consistency
         if adversarial:
+            real_lr = lr[:paired]
+            real_logits = None
             with torch.no_grad():
-                _, real_taps = self.discriminator(hr, features=True)
+                if self.loss.needs_real_in_g or self.cfg.feature_weight:
+                    real_logits, real_taps = self.discriminator(self.d_view(hr, real_lr), features=True)
             with frozen(self.discriminator):
-                logits, fake_taps = self.discriminator(sr, features=True)
-            feature = torch.stack([F.l1_loss(f, r) for f, r in zip(fake_taps, real_taps)]).mean()
-            adv = self.loss.g_loss(logits)
-            total = pixel + self.cfg.feature_weight * feature + self.cfg.adv_weight * adv
-            metrics.update(feature_loss=feature.detach(), adv_loss=adv.detach())
+                logits, fake_taps = self.discriminator(self.d_view(sr, lr), features=True)
+            adv = self.loss.g_loss(logits, real_logits)
+            total = total + self.cfg.adv_weight * adv
+            metrics["adv_loss"] = adv.detach()
+            if self.cfg.feature_weight:
+                feature = torch.stack([F.l1_loss(f[:paired], r) for f, r in zip(fake_taps, real_taps)]).mean()
+                total = total + self.cfg.feature_weight * feature
+                metrics["feature_loss"] = feature.detach()
         metrics["g_loss"] = total.detach()
-        metrics["g_skipped"] = self.update(self.opt_g, self.generator, total)
+        metrics["g_skipped"] = self.update_generator(total)
         return metrics
 
     def train_step(self, batch: Mapping[str, torch.Tensor], noise: torch.Generator,
@@ -90,18 +139,46 @@ class SuperResolutionGAN(AdversarialModel):
         lr, hr = batch["lr"], batch["hr"].contiguous(memory_format=CHANNELS_LAST)
         if self.cfg.degrade:
             lr = degrade(lr, noise, self.dist)
+        if self.stage1 is not None:  # the last rows' inputs become stage-1 samples (no HR target)
+            generated = self.stage1_samples(round(self.cfg.stage1_share * len(lr)), noise)
+            lr, hr = torch.cat([lr[:len(lr) - len(generated)], generated]), hr[:len(lr) - len(generated)]
         lr = lr.contiguous(memory_format=CHANNELS_LAST)
         snapshot = self.snapshot_buffers()
-        sr = self.g_train(lr)
+        sr = self.g_train(lr, noise=noise)
         if self.is_pretraining(epoch):
-            return self.finish_step(self.g_step(hr, sr, adversarial=False), snapshot)
+            return self.finish_step(self.g_step(hr, sr, lr, adversarial=False), snapshot)
         # As in stage 1, one SR batch serves both updates: D sees it detached, G goes through new D.
-        metrics = self.d_step(hr, sr)
-        metrics.update(self.g_step(hr, sr))
+        metrics = self.d_step(hr, sr, (lr[:len(hr)], lr))
+        metrics.update(self.g_step(hr, sr, lr))
         return self.finish_step(metrics, snapshot)
 
     @torch.no_grad()
-    def super_resolve(self, lr: torch.Tensor) -> torch.Tensor:
-        """[N,3,h,w] in [-1, 1] -> [N,3,4h,4w] in [-1, 1], G in eval mode (no degradation)."""
-        with eval_mode(self.generator):
-            return self.generator(lr.to(self.device).contiguous(memory_format=CHANNELS_LAST))
+    def stage1_samples(self, count: int, noise: torch.Generator) -> torch.Tensor:
+        """`count` frozen stage-1 samples in [-1, 1], quantised as stage 2 sees them at inference
+        (uint8, then /127.5 - 1: pipeline.py)."""
+        generator, stage1_cfg = self.stage1
+        z = self.dist.local_share(torch.randn(self.dist.global_count(count), stage1_cfg.z_dim, generator=noise))
+        inputs = [z.to(self.device)]
+        if stage1_cfg.n_classes:
+            inputs.append(torch.randint(stage1_cfg.n_classes, (len(z),), generator=noise).to(self.device))
+        images = generator(*inputs).float()
+        return (images * 127.5 + 128).clamp(0, 255).floor().div(127.5).sub(1.0)
+
+    @torch.no_grad()
+    def super_resolve(self, lr: torch.Tensor, noise: torch.Generator | None = None) -> torch.Tensor:
+        """[N,3,h,w] in [-1, 1] -> [N,3,4h,4w] in [-1, 1], G (its EMA where kept) in eval mode, no
+        degradation; noise inputs from `noise` (default: a fixed seed, so figures show one realisation)."""
+        noise = torch.Generator().manual_seed(0) if noise is None else noise
+        with eval_mode(self.sampler()) as generator:
+            return generator(lr.to(self.device).contiguous(memory_format=CHANNELS_LAST), noise=noise)
+
+
+def _frozen_stage1(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module, TrainConfig]:
+    """The stage-1 generator whose samples stage 2 partly trains on (eval mode, no gradients), with its config."""
+    from sneakergan.generate import load_stage1  # inference code; imported here, not at module load
+
+    generator, stage1_cfg = load_stage1(None if cfg.stage1_run == "bundled" else cfg.stage1_run, device)
+    if stage1_cfg.image_size * SCALE != cfg.image_size:
+        raise ConfigError(f"stage1_run {cfg.stage1_run} makes {stage1_cfg.image_size}x{stage1_cfg.image_size} "
+                          f"images; this stage 2 takes {cfg.image_size // SCALE}x{cfg.image_size // SCALE}")
+    return generator.eval().requires_grad_(False), stage1_cfg
