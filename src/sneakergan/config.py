@@ -24,6 +24,7 @@ MAX_SEED = 2**43
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")  # what resolve_device accepts
 CONDITIONS = ("", "price", "colour")  # TrainConfig.condition: what a class-conditional stage 1 is conditioned on
 MAX_CLASSES = 1_000
+BUNDLED = "bundled"  # init_from's and stage1_run's name for a bundled model rather than a run folder
 # Widths are further bounded by the machine's memory (train/memory.py checks before training starts).
 # Learning rates: Adam moves each weight by about lr per step, so beyond 1 every run diverges; the loss
 # weights and penalties are used between 1e-3 and 100 in the literature.

@@ -57,6 +57,11 @@ def append_jsonl(path: str | os.PathLike, record: dict[str, Any]) -> None:
         handle.write(json.dumps(record, sort_keys=True) + "\n")
 
 
+def is_number(value: Any) -> bool:
+    """Whether a value read from a JSON log is a real number (JSON's true/false are bools, not numbers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
     """The JSON objects of a .jsonl file, one per line; a damaged line (cut short by a crash, not UTF-8,
     not an object) is skipped: a log must stay readable after anything that happened to one line."""

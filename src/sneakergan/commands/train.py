@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from sneakergan.commands.checks import add_dist_timeout
-from sneakergan.config import PRECISIONS
+from sneakergan.config import BUNDLED, PRECISIONS
 from sneakergan.errors import ConfigError
 
 log = logging.getLogger("sneakergan")
@@ -100,7 +100,7 @@ def _with_absolute_paths(cfg):
     config.json names the same folders from any working directory."""
     return cfg.replace(**{field: str(Path(value).expanduser().resolve())
                           for field in ("data", "init_from", "stage1_run")
-                          if (value := getattr(cfg, field)) and not (field != "data" and value == "bundled")})
+                          if (value := getattr(cfg, field)) and not (field != "data" and value == BUNDLED)})
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -50,10 +50,15 @@ def _too_large(size: int, what: str = "") -> str:
     return f"too large ({what}{size:,} bytes, over the {_size_text(MAX_IMAGE_BYTES)} limit per image)"
 
 
-def _unsupported(info: zipfile.ZipInfo) -> str:
-    names = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
-    method = names.get(info.compress_type, f"method {info.compress_type}")
-    return f"unsupported zip compression ({method}; only stored and deflate are read)"
+def _unreadable_member(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip member is not read, judged from its header alone (None: it may be read)."""
+    if info.compress_type not in _BOUNDED_ZIP_METHODS:
+        names = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
+        method = names.get(info.compress_type, f"method {info.compress_type}")
+        return f"unsupported zip compression ({method}; only stored and deflate are read)"
+    if info.file_size > MAX_IMAGE_BYTES:
+        return _too_large(info.file_size, "zip entry expands to ")
+    return None
 
 
 @dataclass(frozen=True)
@@ -96,10 +101,9 @@ def _read_file(path: Path) -> bytes:
 def _read_member(archive: zipfile.ZipFile, member: str) -> bytes:
     """The member's bytes, inflating no more than its header claims (at most MAX_IMAGE_BYTES)."""
     info = archive.getinfo(member)
-    if info.compress_type not in _BOUNDED_ZIP_METHODS:
-        raise RefusedFile(_unsupported(info))
-    if info.file_size > MAX_IMAGE_BYTES:
-        raise RefusedFile(_too_large(info.file_size, "zip entry expands to "))
+    problem = _unreadable_member(info)
+    if problem:
+        raise RefusedFile(problem)
     # A bounded read rather than the header's word: zipfile stops at the claimed size (a lying
     # header then fails the CRC check); should more ever come out, it is refused here.
     with archive.open(info) as entry:
@@ -288,11 +292,9 @@ def _list_zip(zip_path: Path, skipped: list[tuple[str, str]]) -> list[ImageSourc
     for info, parts in zip(members, member_parts):
         relpath = PurePosixPath(*parts).as_posix()
         # Refused from the header here, before any byte is inflated; reads are bounded as well.
-        if info.compress_type not in _BOUNDED_ZIP_METHODS:
-            skipped.append((relpath, _unsupported(info)))
-            continue
-        if info.file_size > MAX_IMAGE_BYTES:
-            skipped.append((relpath, _too_large(info.file_size, "zip entry expands to ")))
+        problem = _unreadable_member(info)
+        if problem:
+            skipped.append((relpath, problem))
             continue
         sources.append(
             ImageSource(

@@ -102,7 +102,6 @@ def _looks_pickled(path: Path) -> bool:
 # The fields that decide the networks' shapes: a run can start from another's weights when they agree.
 _GENERATOR_FIELDS = ("task", "architecture", "z_dim", "image_size", "g_width", "sr_blocks", "condition")
 _SHAPE_FIELDS = (*_GENERATOR_FIELDS, "d_width", "spectral_norm")
-BUNDLED = "bundled"  # init_from's name for the bundled model of the config's stage (its G only)
 
 
 def initial_model_state(cfg) -> dict[str, Any]:
@@ -110,6 +109,7 @@ def initial_model_state(cfg) -> dict[str, Any]:
     or {"generator": weights} of the bundled model of cfg's stage (`init_from = "bundled"`: a fresh D),
     checked against `cfg`'s networks before a new run folder exists: a RunDirError or ConfigError
     naming the mismatch otherwise."""
+    from sneakergan.config import BUNDLED
     from sneakergan.errors import ConfigError
     from sneakergan.train.run_dir import RunDir
 

@@ -1,8 +1,8 @@
 """Refuse a config whose training cannot fit in memory before anything is allocated.
 
 The networks are built on PyTorch's "meta" device (shapes, no storage), so the estimate costs
-milliseconds at any width: `--set g_width=65536` is a one-line error naming about 17 GB, not an
-allocator traceback and a run folder without a checkpoint.
+milliseconds at any width: `--set g_width=65536` is a one-line error naming the estimate (about
+178 GB for seed-mlp), not an allocator traceback and a run folder without a checkpoint.
 """
 
 from __future__ import annotations

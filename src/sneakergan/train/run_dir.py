@@ -32,7 +32,7 @@ from typing import Iterator
 from sneakergan.config import TrainConfig, load_config_json
 from sneakergan.data.sources import printable
 from sneakergan.errors import RunDirError, SneakerganError
-from sneakergan.io import atomic_write_text, read_jsonl
+from sneakergan.io import atomic_write_text, is_number, read_jsonl
 
 LOCK_NAME = "run.lock"
 # What training writes, by folder ("" the run folder itself): full-match patterns of file names.
@@ -249,12 +249,8 @@ class RunDir:
         whose step or epoch is not a number: damaged ones)."""
         for path, key, limit in ((self.metrics, "step", step), (self.d_histograms, "epoch", epoch)):
             if path.exists():
-                kept = [r for r in read_jsonl(path) if _at_most(r.get(key, 0), limit)]
+                kept = [r for r in read_jsonl(path) if is_number(r.get(key, 0)) and r.get(key, 0) <= limit]
                 atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
-
-
-def _at_most(value: object, limit: int) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value <= limit
 
 
 def _megabytes(count: int) -> str:

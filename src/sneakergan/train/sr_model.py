@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import torch
 import torch.nn.functional as F
 
-from sneakergan.config import TrainConfig
+from sneakergan.config import BUNDLED, TrainConfig
 from sneakergan.errors import ConfigError
 from sneakergan.models import get_architecture
 from sneakergan.models.downscale import PILDownscale
@@ -177,7 +177,7 @@ def _frozen_stage1(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Mod
     """The stage-1 generator whose samples stage 2 partly trains on (eval mode, no gradients), with its config."""
     from sneakergan.generate import load_stage1  # inference code; imported here, not at module load
 
-    generator, stage1_cfg = load_stage1(None if cfg.stage1_run == "bundled" else cfg.stage1_run, device)
+    generator, stage1_cfg = load_stage1(None if cfg.stage1_run == BUNDLED else cfg.stage1_run, device)
     if stage1_cfg.image_size * SCALE != cfg.image_size:
         raise ConfigError(f"stage1_run {cfg.stage1_run} makes {stage1_cfg.image_size}x{stage1_cfg.image_size} "
                           f"images; this stage 2 takes {cfg.image_size // SCALE}x{cfg.image_size // SCALE}")

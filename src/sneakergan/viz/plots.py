@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import ScalarFormatter  # noqa: E402
 
-from sneakergan.io import atomic_path  # noqa: E402
+from sneakergan.io import atomic_path, is_number  # noqa: E402
 
 
 def _save(figure: plt.Figure, path: str | Path) -> None:
@@ -58,13 +58,13 @@ def plot_loss_curves(records: Sequence[dict[str, Any]], path: str | Path,
                      series: Sequence[str] = ("d_loss", "g_loss"),
                      secondary: Sequence[str] = ("d_real", "d_fake")) -> None:
     """Losses (left) and D's mean output on real/generated batches (right) against the step."""
-    records = [r for r in records if _number(r.get("step")) is not None]  # a damaged log line has no place
+    records = [r for r in records if is_number(r.get("step"))]  # a damaged log line has no place
     steps = [r["step"] for r in records]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
     for name in series:
-        left.plot(steps, [_number(r.get(name), np.nan) for r in records], label=name)
+        left.plot(steps, [_value(r, name) for r in records], label=name)
     for name in secondary:
-        right.plot(steps, [_number(r.get(name), np.nan) for r in records], label=name)
+        right.plot(steps, [_value(r, name) for r in records], label=name)
     left.set_title("losses")
     right.set_title("mean D output")
     for axis in (left, right):
@@ -74,9 +74,10 @@ def plot_loss_curves(records: Sequence[dict[str, Any]], path: str | Path,
     _save(figure, path)
 
 
-def _number(value: Any, default: float | None = None) -> float | None:
-    """`value` as a float when it is a real number (not a bool, not a string), else `default`."""
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+def _value(record: dict[str, Any], name: str) -> float:
+    """A logged value to plot; NaN (a gap) where it is missing or not a number."""
+    value = record.get(name)
+    return float(value) if is_number(value) else np.nan
 
 
 def score_name(results: dict[str, float]) -> str:

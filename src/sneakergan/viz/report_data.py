@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sneakergan.errors import RunDirError
-from sneakergan.io import read_jsonl
+from sneakergan.io import is_number, read_jsonl
 from sneakergan.train.run_dir import RunDir
 from sneakergan.viz.plots import training_seconds_at_evaluations
 
@@ -146,10 +146,6 @@ def _read_report(path: Path) -> Report:
     return Report(path, data)
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _usable(line: Any) -> bool:
     """A metrics.jsonl line with the fields its kind needs (training time is summed over all of them)."""
     if not isinstance(line, dict):
@@ -157,9 +153,9 @@ def _usable(line: Any) -> bool:
     if "eval" in line:
         scores = line["eval"]
         return (isinstance(scores, dict) and isinstance(line.get("step"), int)
-                and any(_number(v) and not k.endswith("_seconds") for k, v in scores.items()))
+                and any(is_number(v) and not k.endswith("_seconds") for k, v in scores.items()))
     if "img_per_s" in line or "rollback" in line:
-        return isinstance(line.get("step"), int) and _number(line.get("img_per_s", 0))
+        return isinstance(line.get("step"), int) and is_number(line.get("img_per_s", 0))
     return True
 
 

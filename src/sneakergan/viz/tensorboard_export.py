@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from sneakergan.errors import ConfigError
+from sneakergan.io import is_number
 from sneakergan.viz.report_data import RunData
 
 EVENT_FILES = "events.out.tfevents.*"
@@ -54,20 +55,16 @@ def export_tensorboard(run: RunData, logdir: Path) -> dict[str, int]:
     return counts
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _scalars(writer, run: RunData) -> int:
     count = 0
     for record in run.training:
         for key, value in record.items():
-            if key not in NOT_SCALARS and _number(value):
+            if key not in NOT_SCALARS and is_number(value):
                 writer.add_scalar(f"train/{key}", value, record["step"])
                 count += 1
     for record in run.evaluations:
         for key, value in record["eval"].items():
-            if _number(value):
+            if is_number(value):
                 writer.add_scalar(f"eval/{key}", value, record["step"])
                 count += 1
     return count
