@@ -31,7 +31,7 @@ BUNDLED = "bundled"  # init_from's and stage1_run's name for a bundled model rat
 _UPPER_BOUNDS = {"seed": MAX_SEED, "g_width": 65_536, "d_width": 65_536, "z_dim": 65_536, "sr_blocks": 256,
                  "batch_size": 65_536, "n_samples": 4_096, "eval_samples": 100_000, "image_size": 1_024,
                  "lr_g": 1.0, "lr_d": 1.0, "adv_weight": 1e4, "feature_weight": 1e4, "r1_gamma": 1e4,
-                 "gp_weight": 1e4, "pixel_weight": 1e4, "consistency_weight": 1e4}
+                 "gp_weight": 1e4, "pixel_weight": 1e4, "consistency_weight": 1e4, "diversity_weight": 1e4}
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class TrainConfig:
     pixel_weight: float = 1.0  # the pixel loss's weight (0 allowed: LR consistency alone then ties SR to LR)
     consistency_weight: float = 0.0  # L1 between the SR output downscaled as the data pipeline does and the LR
     sr_noise: bool = False  # noise inputs in G: many 112x112 realisations of one 28x28 input
+    diversity_weight: float = 0.0  # rewards two realisations of one input for differing (needs sr_noise)
     d_sees_lr: bool = False  # D judges each image beside its upsampled LR input (a conditional D)
     stage1_run: str = ""  # a stage-1 run folder, or "bundled": part of each batch's LR from its samples ...
     stage1_share: float = 0.0  # ... this share of it (trained by consistency and D only: no HR target)
@@ -130,7 +131,8 @@ class TrainConfig:
         if self.eval_samples < 2:
             raise ConfigError(f"eval_samples must be >= 2, got {self.eval_samples}")
         for name in ("max_steps", "max_images", "seed", "eval_every", "pretrain_epochs", "adv_weight",
-                     "feature_weight", "r1_gamma", "gp_weight", "pixel_weight", "consistency_weight"):
+                     "feature_weight", "r1_gamma", "gp_weight", "pixel_weight", "consistency_weight",
+                     "diversity_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr_g", "lr_d"):
@@ -211,8 +213,8 @@ class TrainConfig:
 
     def _validate_stage2(self) -> None:
         """Stage 2's fields (and the combinations that cannot work) refused now, not at the first step."""
-        stage2_only = {"consistency_weight": 0.0, "sr_noise": False, "d_sees_lr": False, "stage1_run": "",
-                       "stage1_share": 0.0}
+        stage2_only = {"consistency_weight": 0.0, "sr_noise": False, "diversity_weight": 0.0, "d_sees_lr": False,
+                       "stage1_run": "", "stage1_share": 0.0}
         if self.task != "sr":
             given = [name for name, off in stage2_only.items() if getattr(self, name) != off]
             if given:
@@ -226,6 +228,8 @@ class TrainConfig:
         if bool(self.stage1_share) != bool(self.stage1_run):
             raise ConfigError("stage1_run and stage1_share go together: the stage-1 run to sample LR inputs "
                               "from, and the share of each batch they make")
+        if self.diversity_weight and not self.sr_noise:
+            raise ConfigError("diversity_weight needs sr_noise: without noise inputs every realisation is the same")
         if not (self.pixel_weight or self.consistency_weight):
             raise ConfigError("pixel_weight and consistency_weight are both 0: nothing would tie the output to "
                               "its input")

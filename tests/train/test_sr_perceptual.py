@@ -89,6 +89,37 @@ def test_noise_inputs_give_many_realisations_of_one_input_reproducibly():
     assert np.array_equal(super_resolve_images(generator, lr[1:], CPU, seed=0, first=1), first[1:])
 
 
+def test_the_diversity_term_rewards_realisations_that_differ_and_makes_g_use_its_noise():
+    model = _model(pixel_weight=1.0, consistency_weight=0.0, adv_weight=0.0, diversity_weight=1.0, pretrain_epochs=5,
+                   lr_g=1e-2, ema_decay=0.0)
+    batch = _batch(8)
+    first = model.train_step(batch, torch.Generator().manual_seed(0), epoch=0)
+    assert first["diversity"] == 0  # the noise scales start at 0: both realisations are the same
+    for step in range(20):
+        metrics = model.train_step(batch, torch.Generator().manual_seed(step), epoch=0)
+    assert metrics["diversity"] > 0.01 and any(torch.count_nonzero(i.scale) for i in model.generator.noise)
+    # without the term, the same steps leave the noise unused (a pixel loss gains nothing from it)
+    plain = _model(pixel_weight=1.0, consistency_weight=0.0, adv_weight=0.0, pretrain_epochs=5, lr_g=1e-2,
+                   ema_decay=0.0)
+    for step in range(20):
+        plain.train_step(batch, torch.Generator().manual_seed(step), epoch=0)
+    lr = batch["lr"][:2]
+    with torch.no_grad():
+        spread = (plain.generator(lr, noise=torch.Generator().manual_seed(0))
+                  - plain.generator(lr, noise=torch.Generator().manual_seed(1))).abs().mean()
+    assert spread < metrics["diversity"] / 4
+
+
+def test_the_diversity_realisations_share_batch_statistics():
+    """The twins come from the same forward pass, so without noise scales they equal their rows exactly
+    (in separate passes, batch norm's batch statistics alone would make them differ)."""
+    model = _model(diversity_weight=1.0)
+    lr = _batch(8)["lr"]
+    sr, twins = model.realisations(lr, torch.Generator().manual_seed(0))
+    assert sr.shape == (8, 3, 112, 112) and twins.shape == (2, 3, 112, 112)
+    assert torch.allclose(sr[:2], twins, atol=1e-6)
+
+
 def test_a_noise_free_generator_ignores_the_noise_argument_and_loads_bundled_weights():
     cfg = load_preset("sr-perceptual")
     state = initial_model_state(cfg)  # init_from = "bundled": the bundled stage 2's G
@@ -133,6 +164,7 @@ def test_the_stage1_recipe_parts_work_on_stage_2_and_resume_state():
     ({"stage1_share": 0.5, "stage1_run": ""}, "stage1_run and stage1_share go together"),
     ({"stage1_share": 1.0, "stage1_run": "bundled"}, "stage1_share must be in [0, 1)"),
     ({"pixel_weight": 0.0, "consistency_weight": 0.0}, "nothing would tie the output to its input"),
+    ({"diversity_weight": 1.0, "sr_noise": False}, "diversity_weight needs sr_noise"),
 ])
 def test_combinations_that_cannot_work_are_refused_when_the_config_is_made(changes, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):

@@ -3,14 +3,18 @@
 Generator loss = pixel_weight * pixel loss (L1/L2 to HR, on the real pairs)
                + consistency_weight * L1(down(SR), LR)  (down: the data pipeline's exact downscale)
                + feature_weight * content loss
-               + adv_weight * adversarial loss (the registered `cfg.loss`, BCE in SRGAN).
+               + adv_weight * adversarial loss (the registered `cfg.loss`, BCE in SRGAN)
+               - diversity_weight * min(mean |SR - SR'|, DIVERSITY_CAP)  (SR': the same inputs, other noise).
 
 The seed recipe (SRGAN) is pixel-first: weight 1 on the pixel loss and 1e-3 on the adversarial term,
 which regresses to the blurry mean of all plausible 112x112 images. The perception-first recipe
 (preset sr-perceptual) drops the pixel loss for LR consistency, which pins the content without
 forcing the mean, and lets an adversarial term of weight 0.1-1 add the detail, with the stage-1
 recipe parts (recipe_model: DiffAugment, R1, EMA; spectral norm at build time), noise inputs in G
-(`sr_noise`: many realisations of one input), a D that sees the upsampled LR input beside the image
+(`sr_noise`: many realisations of one input; a pixel loss teaches G to ignore them, since any
+variation raises the expected distance to the one target, so `diversity_weight` rewards two
+realisations of the same input for differing: DSGAN's diversity-sensitive term, Yang et al. 2019,
+capped as there so that it cannot grow without bound), a D that sees the upsampled LR input beside the image
 (`d_sees_lr`), and LR batches partly drawn from a frozen stage-1 generator (`stage1_run`,
 `stage1_share`; StackGAN's stage II): those have no HR target, only consistency and D.
 
@@ -46,6 +50,9 @@ from sneakergan.train.recipe_model import RecipeModel
 SCALE = 4
 CHANNELS_LAST = torch.channels_last
 _PIXEL_LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
+# The diversity reward stops growing at a mean absolute difference of 0.05 in [-1, 1] units (~6 uint8
+# steps): enough for texture, too little to pay for changing the shoe (the consistency loss pins that).
+DIVERSITY_CAP = 0.05
 
 
 def build_sr_generator(cfg: TrainConfig) -> torch.nn.Module:
@@ -101,14 +108,19 @@ class SuperResolutionGAN(RecipeModel):
             images = torch.cat([images, upsampled.to(images.dtype)], 1)
         return diff_augment(images, self.augmentations, self.dist).contiguous(memory_format=CHANNELS_LAST)
 
-    def g_step(self, hr: torch.Tensor, sr: torch.Tensor, lr: torch.Tensor,
-               adversarial: bool = True) -> dict[str, torch.Tensor]:
+    def g_step(self, hr: torch.Tensor, sr: torch.Tensor, lr: torch.Tensor, adversarial: bool = True,
+               twins: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """One generator update; `hr` are the targets of `sr`'s first len(hr) rows (the rest came from
-        stage-1 samples, which have none); with `adversarial` False no D terms (pre-training)."""
+        stage-1 samples, which have none); with `adversarial` False no D terms (pre-training);
+        `twins`: second realisations of `sr`'s first len(twins) rows (the diversity term)."""
         paired = len(hr)
         pixel = self.pixel_loss(sr[:paired], hr)
         metrics = {"pixel_loss": pixel.detach()}
         total = self.cfg.pixel_weight * pixel
+        if twins is not None:
+            diversity = (sr[:len(twins)] - twins).abs().float().mean()
+            metrics["diversity"] = diversity.detach()
+            total = total - self.cfg.diversity_weight * diversity.clamp(max=DIVERSITY_CAP)
         if self.cfg.consistency_weight:
             consistency = F.l1_loss(self.downscale(sr.float()), lr.float())
             metrics["consistency_loss"] = consistency.detach()
@@ -144,13 +156,23 @@ class SuperResolutionGAN(RecipeModel):
             lr, hr = torch.cat([lr[:len(lr) - len(generated)], generated]), hr[:len(lr) - len(generated)]
         lr = lr.contiguous(memory_format=CHANNELS_LAST)
         snapshot = self.snapshot_buffers()
-        sr = self.g_train(lr, noise=noise)
+        sr, twins = self.realisations(lr, noise)
         if self.is_pretraining(epoch):
-            return self.finish_step(self.g_step(hr, sr, lr, adversarial=False), snapshot)
+            return self.finish_step(self.g_step(hr, sr, lr, adversarial=False, twins=twins), snapshot)
         # As in stage 1, one SR batch serves both updates: D sees it detached, G goes through new D.
         metrics = self.d_step(hr, sr, (lr[:len(hr)], lr))
-        metrics.update(self.g_step(hr, sr, lr))
+        metrics.update(self.g_step(hr, sr, lr, twins=twins))
         return self.finish_step(metrics, snapshot)
+
+    def realisations(self, lr: torch.Tensor, noise: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """G's outputs for `lr`, and with the diversity term a second realisation of its first quarter.
+        Both come from one forward pass of the inputs stacked, so G's batch-norm statistics are the same
+        for both and only the noise maps can make them differ."""
+        if not self.cfg.diversity_weight:
+            return self.g_train(lr, noise=noise), None
+        count = max(1, len(lr) // 4)
+        both = self.g_train(torch.cat([lr, lr[:count]]).contiguous(memory_format=CHANNELS_LAST), noise=noise)
+        return both[:len(lr)], both[len(lr):]
 
     @torch.no_grad()
     def stage1_samples(self, count: int, noise: torch.Generator) -> torch.Tensor:
