@@ -16,9 +16,9 @@ import time
 import numpy as np
 import torch
 
-from sneakergan.generate import load_generator, sample_images
-from sneakergan.pipeline import load_sr_generator, super_resolve_images
-from sneakergan.train.precision import autocast
+from sneakergan.inference.device import autocast
+from sneakergan.inference.generate import sample_images
+from sneakergan.inference.pipeline import load_sr_generator, load_stage1, super_resolve_images
 
 
 def main() -> None:
@@ -30,7 +30,8 @@ def main() -> None:
     device = torch.device(args.device)
 
     start = time.perf_counter()
-    stage1, z_dim = load_generator(None, device)
+    stage1, stage1_cfg = load_stage1(None, device)
+    z_dim = stage1_cfg.z_dim
     stage2 = load_sr_generator(None, device)
     load_s = time.perf_counter() - start
 

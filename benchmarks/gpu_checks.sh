@@ -84,7 +84,7 @@ long)
         tail -n 2 "$work/runs/$name/metrics.jsonl"
         # Only what evaluation reads comes back (64 MiB at most): G and its EMA, no D or optimiser state.
         python3 -c "import sys; from pathlib import Path
-from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
+from sneakergan.inference.checkpoint import load_checkpoint, save_checkpoint
 run, slim = Path(sys.argv[1]), Path(sys.argv[2])
 slim.mkdir(parents=True)
 state = load_checkpoint(run / 'checkpoint.safetensors')

@@ -33,10 +33,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from sneakergan.config import TrainConfig, load_preset
 from sneakergan.data import list_image_sources, load_dataset
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import read_jsonl
 from sneakergan.losses import get_loss
 from sneakergan.train.loop import Trainer
-from sneakergan.train.run_dir import RunDir
+from sneakergan.train.setup import training_data
 from sneakergan.train.tasks import get_task
 
 
@@ -80,8 +81,7 @@ def plain_models(cfg: TrainConfig, device: torch.device):
     """Fresh G and D of the preset's architecture (NCHW, fp32) on `device`, and their Adam optimisers. A
     perception-first stage 2 (sr-perceptual) gets the plain SRGAN networks of the same sizes: its
     noise inputs, LR-seeing D, spectral norm and stage-1 samples are the recipe the trainer side pays for."""
-    from sneakergan.train.gan_model import build_discriminator, build_generator
-    from sneakergan.train.sr_model import build_sr_discriminator, build_sr_generator
+    from sneakergan.models.build import build_discriminator, build_generator, build_sr_discriminator, build_sr_generator
 
     torch.manual_seed(cfg.seed)
     if cfg.task == "sr":
@@ -195,7 +195,7 @@ def main() -> None:
     for name in args.presets:
         cfg = load_preset(name).replace(data=args.data, device=args.device, precision=args.precision,
                                         pretrain_epochs=0, compile=args.compile, init_from="")
-        data = {key: dataset.images_at(size) for key, size in get_task(cfg.task).data_sizes(cfg).items()}
+        data, cfg = training_data(cfg, dataset)
         flops = flops_per_image(cfg, data)
         plain = plain_images_per_second(cfg, paths, args.seconds, device)
         ours = project_images_per_second(cfg, data, args.seconds, rate_guess=3 * plain)

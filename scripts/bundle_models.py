@@ -1,7 +1,7 @@
 """Export trained generators into the package as its bundled default models.
 
-    python scripts/bundle_models.py --lr-run runs/seed-dcgan --sr-run runs/seed-srgan
-    python scripts/bundle_models.py --lr-run runs/sngan-lsgan-nosn   # keeps the bundled stage 2
+    python scripts/bundle_models.py --run runs/seed-dcgan --sr-run runs/seed-srgan
+    python scripts/bundle_models.py --run runs/sngan-lsgan-nosn   # keeps the bundled stage 2
 
 Writes src/sneakergan/bundled/{stage1,stage2}.safetensors (fp16 generator weights + config) for the
 stages given (a stage not given keeps its bundled file) and manifest.json (sha256 of each), and
@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sneakergan.bundle import bundle_folder, load_bundled, update_bundle
-from sneakergan.generate import load_generator
-from sneakergan.pipeline import load_sr_generator
-from sneakergan.train.run_dir import RunDir
+from sneakergan.inference.bundle import bundle_folder, load_bundled, update_bundle
+from sneakergan.inference.pipeline import load_sr_generator, load_stage1
+from sneakergan.inference.run_dir import RunDir
 
 
 def _report(name: str, full: torch.Tensor, half: torch.Tensor) -> None:
@@ -30,14 +29,14 @@ def _report(name: str, full: torch.Tensor, half: torch.Tensor) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lr-run", help="stage-1 run folder (default: keep the bundled stage 1)")
+    parser.add_argument("--run", "--lr-run", dest="lr_run", help="stage-1 run folder (default: keep the bundled stage 1)")
     parser.add_argument("--sr-run", help="stage-2 run folder (default: keep the bundled stage 2)")
     args = parser.parse_args()
     if not (args.lr_run or args.sr_run):
-        parser.error("give --lr-run, --sr-run or both")
+        parser.error("give --run, --sr-run or both")
     cpu = torch.device("cpu")
     # fp32 generators: from the runs given, else the bundled ones (whose fp32 and fp16 outputs agree).
-    stage1, _ = load_generator(args.lr_run, cpu)
+    stage1, _ = load_stage1(args.lr_run, cpu)
     stage2 = load_sr_generator(args.sr_run, cpu)
     exports = {stage: (generator, RunDir(Path(run)).read_config(), Path(run).name)
                for stage, generator, run in (("stage1", stage1, args.lr_run), ("stage2", stage2, args.sr_run)) if run}

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sneakergan.generate import generate_images
+from sneakergan.images import comparison_grid, nearest_upscale, save_png
+from sneakergan.inference.pipeline import apply_stage2, generate_images
 from sneakergan.metrics.sr_quality import bicubic_upscale, lr_consistency
-from sneakergan.pipeline import apply_stage2
-from sneakergan.viz.grid import comparison_grid, nearest_upscale, save_png
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lr-run", help="stage-1 run (default: the bundled model)")
+    parser.add_argument("--run", "--lr-run", dest="lr_run", help="stage-1 run (default: the bundled model)")
     parser.add_argument("--sr-run", action="append", required=True, help="stage-2 run (repeatable)")
     parser.add_argument("--n", type=int, default=512, help="generated inputs for LR-consistency")
     parser.add_argument("--rows", type=int, default=8)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import read_jsonl
-from sneakergan.train.run_dir import RunDir
 from sneakergan.viz.plots import plot_score_over_time, score_name, training_seconds_at_evaluations
 
 

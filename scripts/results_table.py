@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sneakergan.errors import SneakerganError
 from sneakergan.io import atomic_write_text
-from sneakergan.viz.results_table import kept_report, read_tables, update_document
+from sneakergan.report.results_table import kept_report, read_tables, update_document
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import torch
 
 from sneakergan.data import load_dataset
+from sneakergan.inference.pipeline import load_sr_generator, super_resolve_images
 from sneakergan.io import atomic_write_text
 from sneakergan.metrics.evaluate import evaluate_images, summary_line
 from sneakergan.metrics.features import InceptionFeatureExtractor
 from sneakergan.metrics.reference import reference_stats
 from sneakergan.metrics.sr_quality import bicubic_upscale
-from sneakergan.pipeline import load_sr_generator, super_resolve_images
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from sneakergan.data import load_dataset
+from sneakergan.images import comparison_grid, nearest_upscale, save_png
+from sneakergan.inference.pipeline import load_sr_generator, super_resolve_images
 from sneakergan.metrics.sr_quality import bicubic_upscale, lr_consistency
-from sneakergan.pipeline import load_sr_generator, super_resolve_images
-from sneakergan.viz.grid import comparison_grid, nearest_upscale, save_png
 
 
 def main() -> None:

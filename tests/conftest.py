@@ -8,10 +8,29 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def _inception_network() -> Path | None:
+    from sneakergan.errors import SneakerganError
+    from sneakergan.metrics.inception_file import locate_inception
+
+    try:
+        return locate_inception()
+    except SneakerganError:
+        return None
+
+
+INCEPTION = _inception_network()  # found in the user's cache before the tests isolate theirs
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    # Tests never read or write the user's dataset cache.
-    monkeypatch.setenv("SNEAKERGAN_CACHE", str(tmp_path_factory.mktemp("cache")))
+    # Tests never read or write the user's dataset cache; the FID network (read only) is linked in.
+    cache = tmp_path_factory.mktemp("cache")
+    if INCEPTION is not None:
+        from sneakergan.metrics.inception_file import cached_path
+
+        cached_path(cache).parent.mkdir(parents=True)
+        cached_path(cache).symlink_to(INCEPTION)
+    monkeypatch.setenv("SNEAKERGAN_CACHE", str(cache))
 
 
 @pytest.fixture(autouse=True)

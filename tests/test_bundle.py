@@ -6,11 +6,11 @@ import pytest
 import torch
 from PIL import Image
 
-from sneakergan.bundle import bundle_folder, export_generator, load_bundled, update_bundle
 from sneakergan.cli import main
 from sneakergan.config import load_preset
 from sneakergan.errors import RunDirError
-from sneakergan.train.gan_model import build_generator
+from sneakergan.inference.bundle import bundle_folder, export_generator, load_bundled, update_bundle
+from sneakergan.models.build import build_generator
 
 
 def _tiny_bundle(folder):

@@ -101,7 +101,38 @@ def test_replacing_a_samples_folder_leaves_no_stale_samples(tmp_path):
     assert main([*common, "-n", "5"]) == 0
     (out / "notes.txt").write_text("not a sample: kept")
     assert main([*common, "-n", "2", "--replace"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sample_00000.png", "sample_00001.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "seed0000-00000.png", "seed0000-00001.png"]
+
+
+@pytest.mark.parametrize("name, image_format", [("grid.png", "PNG"), ("grid.jpg", "JPEG"), ("grid.webp", "WEBP")])
+def test_the_grids_format_follows_its_extension(tmp_path, name, image_format):
+    from PIL import Image
+
+    assert main(["generate", "--stage", "lr", "-n", "4", "--device", "cpu", "--out", str(tmp_path / name)]) == 0
+    with Image.open(tmp_path / name) as grid:
+        assert grid.format == image_format
+
+
+def test_files_carry_their_seed_and_type(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "files"
+    assert main(["generate", "--stage", "lr", "-n", "2", "--seed", "7", "--format", "files", "--file-type", "webp",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["seed0007-00000.webp", "seed0007-00001.webp"]
+    with Image.open(out / "seed0007-00000.webp") as image:
+        assert image.format == "WEBP" and image.size == (28, 28)
+
+
+@pytest.mark.parametrize("name, image_format, frames", [("m.gif", "GIF", 5), ("m.webp", "WEBP", 5),
+                                                         ("m.jpg", "JPEG", 1)])
+def test_interpolations_format_follows_its_extension(tmp_path, name, image_format, frames):
+    from PIL import Image
+
+    assert main(["interpolate", "--seeds", "0", "1", "--frames", "4", "--stage", "lr", "--device", "cpu",
+                 "--out", str(tmp_path / name)]) == 0
+    with Image.open(tmp_path / name) as picture:
+        assert picture.format == image_format and getattr(picture, "n_frames", 1) >= frames
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from sneakergan.cli import main
+from sneakergan.inference.checkpoint import load_checkpoint
 from sneakergan.io import read_jsonl
-from sneakergan.train.checkpoint import load_checkpoint
 
 TINY = ["--set", "g_width=8", "--set", "sr_blocks=1", "--set", "d_width=8", "--set", "n_samples=4",
         "--set", "pretrain_epochs=1", "--set", "log_every=2", "--batch-size", "16", "--max-images", "32",

@@ -27,7 +27,7 @@ def test_overrides_build_a_new_config():
     ("batch_size=big", "batch_size must be int"),
     ("batch_size=0", "batch_size must be >= 1"),
     ("loss=nope", "unknown loss"),
-    ("g_width", "expects key=value"),
+    ("g_width", "must be key=value"),
 ])
 def test_bad_overrides_name_the_problem(assignment, message):
     with pytest.raises(ConfigError, match=message):
@@ -107,6 +107,6 @@ def test_configs_from_before_conditioning_still_load():
     del values["condition"], values["class_names"]
     old = load_config_json(json.dumps(values), "old config.json")
     assert (old.condition, old.class_names, old.n_classes) == ("", (), 0)
-    from sneakergan.bundle import load_bundled
+    from sneakergan.inference.bundle import load_bundled
 
     assert load_bundled("stage1")[1].n_classes == 0  # the bundled model's config has neither field

@@ -7,8 +7,8 @@ from PIL import Image
 
 from sneakergan.cli import main
 from sneakergan.data.colour import COLOUR_NAMES
-from sneakergan.generate import generate_images, load_stage1
-from sneakergan.viz.grid import to_uint8
+from sneakergan.images import to_uint8
+from sneakergan.inference.pipeline import generate_images, load_stage1
 from tests.train.test_loop import _config, _images, _train, _train_tiny_cgan
 
 

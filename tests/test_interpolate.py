@@ -3,10 +3,10 @@ import pytest
 import torch
 from PIL import Image
 
-from sneakergan.bundle import bundle_folder
 from sneakergan.cli import main
-from sneakergan.generate import generate_images
-from sneakergan.interpolate import latent_path, slerp
+from sneakergan.inference.bundle import bundle_folder
+from sneakergan.inference.interpolate import latent_path, slerp
+from sneakergan.inference.pipeline import generate_images
 
 needs_bundle = pytest.mark.skipif(not (bundle_folder() / "manifest.json").exists(), reason="no bundled models")
 
@@ -43,8 +43,8 @@ def test_interpolate_writes_a_strip_and_a_gif_from_the_seeds_sneakers(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--seeds", "1"], "--seeds needs at least two seeds"),
-    (["--seeds", "1", "2", "--steps", "1"], "--steps must be"),
-    (["--seeds", "1", "2", "--out", "x.jpg"], "must end in .png (a strip) or .gif"),
+    (["--seeds", "1", "2", "--steps", "1"], "--frames must be"),  # --steps: the earlier spelling
+    (["--seeds", "1", "2", "--out", "x.tiff"], "must end in .png, .jpg, .jpeg (a strip) or .gif, .webp"),
     (["--seeds", "1", "2", "--stage", "lr", "--sr-run", "r"], "--sr-run needs --stage sr"),
 ])
 def test_interpolate_mistakes_are_one_line_errors(tmp_path, capsys, args, message):

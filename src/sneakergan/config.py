@@ -7,31 +7,53 @@ config is what the run folder records and what `--resume` reads back.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import re
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
+from pathlib import Path
 from typing import Any, Iterable
 
 from sneakergan.errors import ConfigError
 
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")  # see train/precision.py
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")  # see inference/device.py
 
-# The data order seeds torch with seed * 1_000_003 + epoch (train/schedule.epoch_order), which must stay
-# below 2**63: this bound leaves room for any epoch count.
-MAX_SEED = 2**43
+# A sampling seed: the signed 64-bit range, what torch's manual_seed, numpy and JSON readers all take
+# without wrapping.
+MAX_SEED = 2**63 - 1
+# A training seed: the data order seeds torch with seed * 1_000_003 + epoch (train/schedule.epoch_order),
+# which must stay below 2**63; this bound leaves room for any epoch count.
+MAX_TRAINING_SEED = 2**43
+# The studio's seeds: JavaScript numbers are exact up to 2**53 - 1, and the page adds to seeds.
+MAX_PAGE_SEED = 2**53 - 1
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")  # what resolve_device accepts
 CONDITIONS = ("", "price", "colour")  # TrainConfig.condition: what a class-conditional stage 1 is conditioned on
 MAX_CLASSES = 1_000
+# torchrun: the longest a process waits at a collective (torch's own default: rank 0's first quick-FID
+# reference pass takes ~10 min on a CPU)
+DEFAULT_TIMEOUT_S = 1800
 BUNDLED = "bundled"  # init_from's and stage1_run's name for a bundled model rather than a run folder
 # Widths are further bounded by the machine's memory (train/memory.py checks before training starts).
 # Learning rates: Adam moves each weight by about lr per step, so beyond 1 every run diverges; the loss
 # weights and penalties are used between 1e-3 and 100 in the literature.
-_UPPER_BOUNDS = {"seed": MAX_SEED, "g_width": 65_536, "d_width": 65_536, "z_dim": 65_536, "sr_blocks": 256,
+_UPPER_BOUNDS = {"seed": MAX_TRAINING_SEED, "g_width": 65_536, "d_width": 65_536, "z_dim": 65_536, "sr_blocks": 256,
                  "batch_size": 65_536, "n_samples": 4_096, "eval_samples": 100_000, "image_size": 1_024,
                  "lr_g": 1.0, "lr_d": 1.0, "adv_weight": 1e4, "feature_weight": 1e4, "r1_gamma": 1e4,
                  "gp_weight": 1e4, "pixel_weight": 1e4, "consistency_weight": 1e4, "diversity_weight": 1e4}
+
+AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment's parts (train/augment.py), for `augment`
+
+
+def parse_policy(policy: str) -> tuple[str, ...]:
+    """A DiffAugment policy: 'color,translation' -> ('color', 'translation'); '' -> (); ValueError names an
+    unknown part."""
+    names = tuple(name.strip() for name in policy.split(",") if name.strip())
+    unknown = [name for name in names if name not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {unknown[0]!r}; known: {', '.join(AUGMENTATIONS)}")
+    return names
 
 
 @dataclass(frozen=True)
@@ -107,14 +129,7 @@ class TrainConfig:
 
     def with_overrides(self, assignments: Iterable[str]) -> "TrainConfig":
         """Apply `key=value` strings, each value parsed as the field's type."""
-        changes: dict[str, Any] = {}
-        for assignment in assignments:
-            key, sep, raw = assignment.partition("=")
-            key = key.strip().replace("-", "_")
-            if not sep:
-                raise ConfigError(f"--set expects key=value, got {assignment!r}")
-            changes[key] = parse_field(key, raw.strip())
-        return self.replace(**changes)
+        return self.replace(**parse_overrides(assignments))
 
     def validated(self) -> "TrainConfig":
         from sneakergan.losses import get_loss
@@ -147,9 +162,8 @@ class TrainConfig:
             raise ConfigError(f"r1_every must be >= 1, got {self.r1_every}")
         self._validate_stage2()
         self._validate_condition(family.conditional)
+        family.check_config(self)  # the architecture's own options and combinations
         try:
-            from sneakergan.train.augment import parse_policy
-
             parse_policy(self.augment)
         except ValueError as exc:
             raise ConfigError(f"augment: {exc}") from None
@@ -212,7 +226,7 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be <= {shown}, got {getattr(self, name)}")
 
     def _validate_stage2(self) -> None:
-        """Stage 2's fields (and the combinations that cannot work) refused now, not at the first step."""
+        """Stage 2's fields refused on stage 1 (stage 2's own combinations: its family's check, models/srgan.py)."""
         stage2_only = {"consistency_weight": 0.0, "sr_noise": False, "diversity_weight": 0.0, "d_sees_lr": False,
                        "stage1_run": "", "stage1_share": 0.0}
         if self.task != "sr":
@@ -220,19 +234,6 @@ class TrainConfig:
             if given:
                 raise ConfigError(f"{', '.join(given)} apply to stage 2 (task sr) only")
             return
-        if self.gp_weight:  # stage 2 may score fewer real images than fakes (stage1_share): no pairs to mix
-            raise ConfigError("gp_weight (WGAN-GP) applies to stage 1 only; use r1_gamma for stage 2")
-        if not 0 <= self.stage1_share < 1:
-            raise ConfigError(f"stage1_share must be in [0, 1): some of each batch must be real pairs, got "
-                              f"{self.stage1_share}")
-        if bool(self.stage1_share) != bool(self.stage1_run):
-            raise ConfigError("stage1_run and stage1_share go together: the stage-1 run to sample LR inputs "
-                              "from, and the share of each batch they make")
-        if self.diversity_weight and not self.sr_noise:
-            raise ConfigError("diversity_weight needs sr_noise: without noise inputs every realisation is the same")
-        if not (self.pixel_weight or self.consistency_weight):
-            raise ConfigError("pixel_weight and consistency_weight are both 0: nothing would tie the output to "
-                              "its input")
 
     def _validate_task(self, family_task: str) -> None:
         from sneakergan.models.registry import architecture_tasks
@@ -244,13 +245,6 @@ class TrainConfig:
                               f"but task is {self.task!r}")
         if self.pixel_loss not in ("l1", "l2"):
             raise ConfigError(f"pixel_loss must be l1 or l2, got {self.pixel_loss!r}")
-        if self.task == "sr":
-            if self.image_size % 4:
-                raise ConfigError(f"image_size is the 4x output size for task sr; {self.image_size} "
-                                  "is not a multiple of 4")
-            if self.eval_every:
-                raise ConfigError("eval_every (quick FID from noise) applies to task gan only; use "
-                                  "`sneakergan eval-sr` for a super-resolution run")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -260,7 +254,8 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"{origin}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ConfigError(f"{origin}: unknown field(s) {', '.join(unknown)}{_closest(unknown[0])}; known: "
+                              f"{', '.join(sorted(known))}")
         parsed = {key: _coerce(key, value, origin) for key, value in values.items()}
         return cls(**parsed).validated()
 
@@ -283,9 +278,27 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
     return value
 
 
+def _closest(name: str) -> str:
+    """", did you mean 'g_width'?" for a misspelt field name, or nothing when none is close."""
+    close = difflib.get_close_matches(name, _FIELD_TYPES, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
+    """`key=value` strings -> {field: value parsed as the field's type}."""
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep:
+            raise ConfigError(f"an override must be key=value, got {assignment!r}")
+        changes[key] = parse_field(key, raw.strip())
+    return changes
+
+
 def parse_field(key: str, raw: str) -> Any:
     if key not in _FIELD_TYPES:
-        raise ConfigError(f"unknown config field {key!r}; known: {', '.join(sorted(_FIELD_TYPES))}")
+        raise ConfigError(f"unknown config field {key!r}{_closest(key)}; known: {', '.join(sorted(_FIELD_TYPES))}")
     kind = _FIELD_TYPES[key]
     if kind == _NAMES:
         raise ConfigError(f"{key} cannot be set: `sneakergan train` fills it from the data (set condition instead)")
@@ -308,12 +321,27 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+def preset_values(name: str) -> dict[str, Any]:
+    """A preset's fields as written (not yet validated): a bundled preset by name, or a .toml file of your own
+    (its file name, without .toml, becomes the preset's name)."""
+    if name.endswith(".toml"):
+        path, origin, short = Path(name), f"preset file {name}", Path(name).stem
+        if not path.is_file():
+            raise ConfigError(f"preset file {name} does not exist")
+    else:
+        path, origin, short = resources.files("sneakergan") / "presets" / f"{name}.toml", f"preset {name}", name
+        if not path.is_file():
+            raise ConfigError(f"unknown preset {name!r}; known: {', '.join(preset_names())}"
+                              " (or a path to a .toml file)")
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{origin} cannot be read: {exc}") from None
+    return {"preset": short, **values}
+
+
 def load_preset(name: str) -> TrainConfig:
-    path = resources.files("sneakergan") / "presets" / f"{name}.toml"
-    if not path.is_file():
-        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(preset_names())}")
-    values = tomllib.loads(path.read_text(encoding="utf-8"))
-    return TrainConfig.from_dict({"preset": name, **values}, origin=f"preset {name}")
+    return TrainConfig.from_dict(preset_values(name), origin=f"preset {name}")
 
 
 def load_config_json(text: str, origin: str) -> TrainConfig:

@@ -7,11 +7,10 @@ import json
 import shutil
 
 import numpy as np
-import pytest
 import torch
 
 from sneakergan.cli import main
-from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
+from sneakergan.inference.checkpoint import load_checkpoint, save_checkpoint
 from tests.commands.test_train_safety import TINY, trained  # noqa: F401  (the module-scoped fixture)
 from tests.metrics.test_evaluate import _ColourFeatures
 

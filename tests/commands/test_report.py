@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from sneakergan.cli import main
-from sneakergan.train.run_dir import RunDir
+from sneakergan.inference.run_dir import RunDir
 from tests.train.test_loop import _config
 
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from sneakergan.cli import main
+from sneakergan.inference.checkpoint import load_checkpoint, save_checkpoint
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import read_jsonl
-from sneakergan.train.checkpoint import load_checkpoint, save_checkpoint
-from sneakergan.train.run_dir import RunDir
 
 TINY = ["--set", "g_width=16", "--set", "d_width=16", "--batch-size", "16", "--precision", "fp32", "--device", "cpu",
         "--workers", "1"]
@@ -173,7 +173,7 @@ def test_the_memory_estimate_names_the_size(monkeypatch):
 _HOLDER = """
 import sys, time
 from pathlib import Path
-from sneakergan.train.run_dir import RunDir
+from sneakergan.inference.run_dir import RunDir
 with RunDir(Path(sys.argv[1])).lock():
     print("locked", flush=True)
     time.sleep(60)

@@ -75,7 +75,7 @@ def test_the_evaluate_command_scores_a_run(inception, tiny_image_folder, tmp_pat
 
 
 def test_pipeline_sampler_at_both_resolutions():
-    from sneakergan.bundle import bundle_folder
+    from sneakergan.inference.bundle import bundle_folder
     from sneakergan.metrics.protocol import PipelineSampler
 
     if not (bundle_folder() / "manifest.json").exists():
@@ -87,8 +87,7 @@ def test_pipeline_sampler_at_both_resolutions():
     assert np.array_equal(lr, same) and np.array_equal(lr, sr_input) and np.array_equal(lr, bicubic_input)
     assert not np.array_equal(sr, bicubic)
     # what evaluate scores is what generate makes
-    from sneakergan.generate import generate_images
-    from sneakergan.pipeline import apply_stage2
+    from sneakergan.inference.pipeline import apply_stage2, generate_images
 
     assert np.array_equal(lr, generate_images(None, 3, 0, "cpu")) and np.array_equal(sr, apply_stage2(None, lr, "cpu"))
 
@@ -127,14 +126,14 @@ def _tiny_run(data, out, preset, *sets):
 
 def test_a_conditional_run_gets_label_accuracy_and_intra_class_fids(stand_in_features, tiny_image_folder, tmp_path,
                                                                      capsys, monkeypatch):
-    import sneakergan.pipeline
+    import sneakergan.inference.pipeline
     from sneakergan.cli import main
 
     run = _tiny_run(tiny_image_folder, tmp_path / "cgan", "sngan-cgan-colour", "g_width=8", "d_width=8",
                     "condition=price")
     base = ["evaluate", "--run", str(run), "--data", str(tiny_image_folder), "--n", "20", "--device", "cpu"]
-    loads, load = [], sneakergan.pipeline.load_checkpoint
-    monkeypatch.setattr(sneakergan.pipeline, "load_checkpoint", lambda path: loads.append(path) or load(path))
+    loads, load = [], sneakergan.inference.pipeline.load_checkpoint
+    monkeypatch.setattr(sneakergan.inference.pipeline, "load_checkpoint", lambda path: loads.append(path) or load(path))
     assert main([*base, "--per-class", "6"]) == 0
     assert len(loads) == 1  # the generator is loaded once, not once per class
     out = capsys.readouterr().out

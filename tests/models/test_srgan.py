@@ -4,8 +4,8 @@ import torch
 from sneakergan.config import TrainConfig, load_preset
 from sneakergan.errors import ConfigError
 from sneakergan.models import get_architecture
+from sneakergan.models.build import build_sr_discriminator, build_sr_generator
 from sneakergan.models.srgan import SRGANDiscriminator, SRResNetGenerator
-from sneakergan.train.sr_model import build_sr_discriminator, build_sr_generator
 
 
 def test_generator_maps_28_to_112_in_the_image_range():

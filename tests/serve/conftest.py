@@ -10,7 +10,7 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2 for its TestClie
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient as _TestClient
 
-from sneakergan.bundle import bundle_folder
+from sneakergan.inference.bundle import bundle_folder
 from sneakergan.serve import create_app
 from tests.train.test_loop import _train_tiny_cgan
 

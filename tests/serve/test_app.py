@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from sneakergan.cli import main
-from sneakergan.config import MAX_SEED
+from sneakergan.config import MAX_PAGE_SEED
 from sneakergan.data.colour import COLOUR_NAMES
-from sneakergan.generate import generate_images
-from sneakergan.pipeline import apply_stage2
+from sneakergan.errors import ConfigError
+from sneakergan.inference.pipeline import apply_stage2, generate_images
 from sneakergan.serve import create_app
 from sneakergan.serve.app import MAX_STEPS, MAX_TILES
 from tests.serve.conftest import TestClient, decode_png
@@ -32,7 +32,7 @@ def test_health_describes_the_models_and_the_limits(client):
     assert health["stage1"] == health["stage2"] == "bundled"
     assert health["conditional"] is False and health["class_names"] == [] and health["condition"] == ""
     assert (health["lr_size"], health["sr_size"]) == (28, 112)
-    assert (health["max_n"], health["max_steps"], health["max_seed"]) == (MAX_TILES, MAX_STEPS, MAX_SEED)
+    assert (health["max_n"], health["max_steps"], health["max_seed"]) == (MAX_TILES, MAX_STEPS, MAX_PAGE_SEED)
 
 
 def test_generate_gives_one_sneaker_per_seed_as_png_of_both_stages(client):
@@ -65,7 +65,7 @@ def test_a_tile_is_the_first_sneaker_of_the_generate_command(precision, tmp_path
         out = tmp_path / f"{precision}-{offset}"
         assert main(["generate", "--seed", str(40 + offset), "-n", "1", "--device", "cpu", "--precision", precision,
                      "--format", "files", "--out", str(out)]) == 0
-        assert np.array_equal(tile, decode_png((out / "sample_00000.png").read_bytes()))
+        assert np.array_equal(tile, decode_png((out / f"seed{40 + offset:04d}-00000.png").read_bytes()))
 
 
 def test_interpolate_runs_from_the_first_seeds_sneaker_to_the_seconds(client):
@@ -84,8 +84,8 @@ def test_interpolate_runs_from_the_first_seeds_sneaker_to_the_seconds(client):
     ("/api/generate", {"n": MAX_TILES + 1}, "n", "less than or equal to 64"),
     ("/api/generate", {"n": 0}, "n", "greater than or equal to 1"),
     ("/api/generate", {"seed": -1}, "seed", "greater than or equal to 0"),
-    ("/api/generate", {"seed": MAX_SEED + 1}, "seed", f"less than or equal to {MAX_SEED}"),
-    ("/api/generate", {"seed": MAX_SEED, "n": 2}, "seed", f"seed + n - 1 must be at most {MAX_SEED}"),
+    ("/api/generate", {"seed": MAX_PAGE_SEED + 1}, "seed", f"less than or equal to {MAX_PAGE_SEED}"),
+    ("/api/generate", {"seed": MAX_PAGE_SEED, "n": 2}, "seed", f"seed + n - 1 must be at most {MAX_PAGE_SEED}"),
     ("/api/generate", {"seed": "x"}, "seed", "valid integer"),
     ("/api/generate", {"stage": "hr"}, "stage", "'lr' or 'sr'"),
     ("/api/generate", {"label": "red"}, "label",
@@ -93,7 +93,7 @@ def test_interpolate_runs_from_the_first_seeds_sneaker_to_the_seconds(client):
     ("/api/interpolate", {"a": 1}, "b", "Field required"),
     ("/api/interpolate", {"a": 1, "b": 2, "steps": 1}, "steps", "greater than or equal to 2"),
     ("/api/interpolate", {"a": 1, "b": 2, "steps": MAX_STEPS + 1}, "steps", "less than or equal to 32"),
-    ("/api/interpolate", {"a": 1, "b": MAX_SEED + 1}, "b", "less than or equal to"),
+    ("/api/interpolate", {"a": 1, "b": MAX_PAGE_SEED + 1}, "b", "less than or equal to"),
 ])
 def test_bad_requests_are_422_naming_the_field(client, path, params, where, message):
     response = client.get(path, params=params)
@@ -132,7 +132,7 @@ def test_the_openapi_schema_documents_the_three_endpoints_and_their_bounds(clien
     schema = _get(client, "/openapi.json")
     assert {"/api/generate", "/api/interpolate", "/api/health"} <= set(schema["paths"])
     params = {p["name"]: p["schema"] for p in schema["paths"]["/api/generate"]["get"]["parameters"]}
-    assert params["n"]["maximum"] == MAX_TILES and params["seed"]["maximum"] == MAX_SEED
+    assert params["n"]["maximum"] == MAX_TILES and params["seed"]["maximum"] == MAX_PAGE_SEED
     assert {"422", "503", "504"} <= set(schema["paths"]["/api/generate"]["get"]["responses"])
     assert "/" not in schema["paths"]
 
@@ -197,9 +197,9 @@ def test_requests_share_the_models_one_at_a_time(bundled_app):
 def test_a_stage2_with_noise_inputs_rerolls_its_details_with_sr_seed():
     import torch
 
-    from sneakergan.bundle import load_bundled
-    from sneakergan.pipeline import super_resolve_images
-    from sneakergan.train.sr_model import build_sr_generator
+    from sneakergan.inference.bundle import load_bundled
+    from sneakergan.inference.pipeline import super_resolve_images
+    from sneakergan.models.build import build_sr_generator
 
     app = create_app(device="cpu", precision="fp32")
     weights, cfg = load_bundled("stage2")
@@ -208,7 +208,7 @@ def test_a_stage2_with_noise_inputs_rerolls_its_details_with_sr_seed():
     with torch.no_grad():
         for inject in noisy.noise:
             inject.scale.fill_(0.3)  # as if trained
-    app.state.studio.sr_generator = noisy
+    app.state.studio.pipeline.stage2 = noisy
     with TestClient(app) as client:
         assert client.get("/api/health").json()["stochastic_details"] is True
         first, again, other = (client.get("/api/generate", params={"seed": 5, "n": 1, "sr_seed": s}).json()
@@ -223,3 +223,21 @@ def test_a_stage2_with_noise_inputs_rerolls_its_details_with_sr_seed():
 
 def test_the_bundled_stage2_has_no_details_to_reroll(client):
     assert client.get("/api/health").json()["stochastic_details"] is False
+
+
+def test_the_studio_serves_a_single_stage_run_at_its_own_size(tiny_image_folder, tmp_path):
+    """A full-size stage 1 (preset sngan-112) has no stage 2: the studio neither super-resolves its
+    112x112 sneakers to 448 nor reports that size."""
+    from tests.metrics.test_evaluate import _tiny_run
+
+    run = _tiny_run(tiny_image_folder, tmp_path / "big", "sngan-112", "g_width=2", "d_width=2")
+    client = TestClient(create_app(str(run), None, "cpu", "fp32"))
+    health = client.get("/api/health").json()
+    assert (health["lr_size"], health["sr_size"], health["stage2"]) == (112, 112, "none")
+    for stage in ("lr", "sr"):
+        made = client.get("/api/generate", params={"n": 1, "stage": stage}).json()
+        assert made["size"] == 112 and decode_png(made["sneakers"][0]["png"]).shape == (112, 112, 3)
+    frames = client.get("/api/interpolate", params={"a": 0, "b": 1, "steps": 2}).json()
+    assert frames["size"] == 112 and decode_png(frames["frames"][0]).shape == (112, 112, 3)
+    with pytest.raises(ConfigError, match="in one stage: sr_run does not apply"):
+        create_app(str(run), str(run), "cpu", "fp32")

@@ -25,7 +25,7 @@ def _free_port() -> int:
     (["--timeout", "0"], "--timeout must be between 0.1 and 3600 seconds, got 0"),
     (["--timeout", "nan"], "--timeout must be between 0.1 and 3600 seconds, got nan"),
     (["--device", "gpu"], "--device must be auto, cpu, cuda or cuda:N, got 'gpu'"),
-    (["--lr-run", "no/such/run"], "--lr-run no/such/run does not exist"),
+    (["--lr-run", "no/such/run"], "--run no/such/run does not exist"),  # --lr-run: the earlier spelling
     (["--sr-run", "no/such/run"], "--sr-run no/such/run does not exist"),
     (["--host", "192.0.2.1"], "cannot listen on 192.0.2.1:8000: "),  # TEST-NET-1: no address of this machine
 ])

@@ -64,10 +64,11 @@ def test_queued_work_of_a_client_that_left_is_dropped(bundled_app):
                                   lambda studio, stop: studio.morph([0, 1], 10, "sr", None, stop)],
                          ids=["sneakers", "morph"])
 def test_long_work_stops_between_sneakers_once_abandoned(bundled_app, monkeypatch, make):
-    real, calls = studio_module.super_resolve_images, []
-    monkeypatch.setattr(studio_module, "super_resolve_images", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    studio = bundled_app.state.studio
+    real, calls = studio.pipeline.upscale, []
+    monkeypatch.setattr(studio.pipeline, "upscale", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
     with pytest.raises(studio_module.Abandoned):
-        make(bundled_app.state.studio, lambda: len(calls) >= 3)
+        make(studio, lambda: len(calls) >= 3)
     assert len(calls) == 3
 
 

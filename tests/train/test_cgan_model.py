@@ -10,11 +10,11 @@ from PIL import Image
 from sneakergan.config import load_preset
 from sneakergan.data.colour import COLOUR_NAMES
 from sneakergan.errors import ConfigError
+from sneakergan.inference.checkpoint import load_checkpoint
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import read_jsonl
 from sneakergan.train.cgan_model import ConditionalGAN
-from sneakergan.train.checkpoint import load_checkpoint
 from sneakergan.train.loop import Trainer
-from sneakergan.train.run_dir import RunDir
 from sneakergan.train.tasks import task_for
 from tests.train.test_loop import _config, _images, _train
 

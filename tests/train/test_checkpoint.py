@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from sneakergan.errors import RunDirError
-from sneakergan.train.checkpoint import flatten_state, load_checkpoint, save_checkpoint, unflatten_state
+from sneakergan.inference.checkpoint import flatten_state, load_checkpoint, save_checkpoint, unflatten_state
 
 
 def test_round_trip_of_a_nested_training_state(tmp_path):
@@ -78,8 +78,8 @@ class _CreatesMarker:
 def test_a_pickle_named_checkpoint_is_refused_and_never_run(tmp_path):
     import pickle
 
+    from sneakergan.inference.run_dir import RunDir
     from sneakergan.train.loop import Trainer
-    from sneakergan.train.run_dir import RunDir
     from tests.train.test_loop import _config, _images
 
     payload = pickle.dumps({"step": 3, "model": _CreatesMarker(tmp_path / "marker")}, protocol=2)

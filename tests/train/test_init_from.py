@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sneakergan.cli import main
-from sneakergan.train.checkpoint import load_checkpoint
+from sneakergan.inference.checkpoint import load_checkpoint
 
 TINY = ["--set", "g_width=8", "--set", "d_width=8", "--precision", "fp32", "--device", "cpu", "--batch-size", "16",
         "--eval-every", "0", "--workers", "1"]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from sneakergan.errors import ConfigError
-from sneakergan.train.precision import autocast, has_fast_bf16, resolve_precision
+from sneakergan.inference.device import autocast, has_fast_bf16, resolve_precision
 from tests.train.test_loop import _config, _images, _train
 
 CPU = torch.device("cpu")

@@ -5,8 +5,8 @@ import torch
 
 from sneakergan.config import load_preset
 from sneakergan.errors import ConfigError
+from sneakergan.inference.checkpoint import load_checkpoint
 from sneakergan.train import augment
-from sneakergan.train.checkpoint import load_checkpoint
 from sneakergan.train.ema import EMA
 from sneakergan.train.gan_model import UnconditionalGAN, gradient_penalty
 from tests.train.test_loop import _config, _images, _train
@@ -138,10 +138,10 @@ def test_recipe_run_resumes_exactly_with_its_ema_and_r1_schedule(tmp_path):
 
 
 def test_generate_from_a_run_samples_with_the_ema_weights(tmp_path):
-    from sneakergan.generate import load_generator
+    from sneakergan.inference.pipeline import load_stage1
 
     trainer = _train(tmp_path, "ema", _config("sngan-diffaug", epochs=1, eval_every=0), _images())
-    generator, _ = load_generator(tmp_path / "ema", CPU)
+    generator, _ = load_stage1(tmp_path / "ema", CPU)
     for loaded, average in zip(generator.parameters(), trainer.model.ema.model.parameters()):
         assert torch.equal(loaded, average)
     assert any(not torch.equal(a, b) for a, b in zip(generator.parameters(), trainer.model.generator.parameters()))

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from sneakergan.errors import RunDirError, TrainingError
+from sneakergan.inference.checkpoint import load_checkpoint
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import read_jsonl
-from sneakergan.train.checkpoint import load_checkpoint
 from sneakergan.train.loop import Trainer
 from sneakergan.train.nonfinite import MAX_ROLLBACKS
-from sneakergan.train.run_dir import RunDir
 from tests.train.test_loop import _config, _images, _train
 
 

@@ -9,9 +9,9 @@ import torch
 
 from sneakergan.config import load_preset
 from sneakergan.errors import ConfigError
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import read_jsonl
 from sneakergan.train.loop import Trainer
-from sneakergan.train.run_dir import RunDir
 
 
 def _data(count=16):

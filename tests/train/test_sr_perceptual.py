@@ -9,9 +9,10 @@ import torch.nn.functional as F
 
 from sneakergan.config import load_preset
 from sneakergan.errors import ConfigError
-from sneakergan.pipeline import super_resolve_images
-from sneakergan.train.checkpoint import initial_model_state
-from sneakergan.train.sr_model import SuperResolutionGAN, build_sr_generator
+from sneakergan.inference.pipeline import super_resolve_images
+from sneakergan.models.build import build_sr_generator
+from sneakergan.train.initial_state import initial_model_state
+from sneakergan.train.sr_model import SuperResolutionGAN
 
 CPU = torch.device("cpu")
 TINY = {"g_width": 8, "d_width": 8, "sr_blocks": 1, "device": "cpu", "init_from": "", "stage1_run": "",

@@ -3,14 +3,13 @@ names the option, raised before anything slow (loading models, decoding images) 
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
-from sneakergan.config import DEVICE_PATTERN
+from sneakergan.config import DEVICE_PATTERN, MAX_SEED
 from sneakergan.errors import ConfigError
 
-# The signed 64-bit range: what torch's manual_seed, numpy and JSON readers all take without wrapping.
-MAX_SEED = 2**63 - 1
 # More decoding processes than this only add start-up time and memory (decoding is I/O and CPU bound).
 MAX_WORKERS = 64
 # Beyond about this many samples the uint8 images alone take gigabytes; the standard protocols use 10k-50k.
@@ -79,8 +78,32 @@ def check_writable_parent(option: str, out: Path) -> None:
 
 def add_dist_timeout(parser) -> None:
     """--dist-timeout, for the commands that run under torchrun (train, train-sr, evaluate)."""
-    from sneakergan.train.distributed import DEFAULT_TIMEOUT_S
+    from sneakergan.config import DEFAULT_TIMEOUT_S
 
     parser.add_argument("--dist-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help="under torchrun: the longest a process waits for the others at a collective "
                         f"before the job fails (default {DEFAULT_TIMEOUT_S})")
+
+
+def add_run_options(parser: argparse.ArgumentParser, stage2: bool = True) -> None:
+    """--run (stage 1) and --sr-run (stage 2), the same in every command; --lr-run stays as a hidden alias."""
+    parser.add_argument("--run", metavar="RUN_DIR", help="stage-1 run folder (default: the bundled model)")
+    parser.add_argument("--lr-run", dest="run", help=argparse.SUPPRESS)
+    if stage2:
+        parser.add_argument("--sr-run", metavar="RUN_DIR", help="stage-2 run folder (default: the bundled model)")
+
+
+def add_run_folder(parser: argparse.ArgumentParser, help: str) -> None:
+    """--run RUN_DIR for the commands that read one run folder; the folder may also come first, as before."""
+    parser.add_argument("--run", metavar="RUN_DIR", help=help)
+    parser.add_argument("run_folder", nargs="?", metavar="RUN_DIR", help=argparse.SUPPRESS)
+
+
+def run_folder(args: argparse.Namespace) -> str:
+    """The one run folder given as --run or first, not both."""
+    if args.run and args.run_folder and args.run != args.run_folder:
+        raise ConfigError(f"two run folders given ({args.run_folder} and --run {args.run}); give one")
+    folder = args.run or args.run_folder
+    if not folder:
+        raise ConfigError("which run? pass --run RUN_DIR")
+    return folder

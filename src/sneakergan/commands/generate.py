@@ -9,6 +9,7 @@ from pathlib import Path
 from sneakergan.commands.checks import (
     MAX_SAMPLES,
     MAX_SEED,
+    add_run_options,
     check_device,
     check_grid_pixels,
     check_output_file,
@@ -18,7 +19,6 @@ from sneakergan.commands.checks import (
 )
 from sneakergan.config import PRECISIONS
 from sneakergan.errors import ConfigError
-from sneakergan.viz.grid import grid_shape
 
 log = logging.getLogger("sneakergan")
 
@@ -27,8 +27,7 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate sneakers (bundled models, or your runs)",
                        description="Generate sneakers: stage 1 (28x28 from noise) then stage 2 (4x to 112x112), "
                                    "with the bundled models unless runs are given; a grid or one PNG each.")
-    p.add_argument("--lr-run", "--run", dest="lr_run", help="stage-1 run folder (default: the bundled model)")
-    p.add_argument("--sr-run", help="stage-2 run folder (default: the bundled model)")
+    add_run_options(p)
     p.add_argument("--stage", choices=("lr", "sr"), default="sr",
                    help="sr (default): 112x112 through both stages; lr: stop at stage 1's 28x28")
     p.add_argument("--show-lr", action="store_true",
@@ -41,7 +40,10 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label", help="the class to generate, for a class-conditional stage-1 run (a name from its "
                    "config's class_names, e.g. cheap or red; default: classes drawn uniformly)")
     p.add_argument("--out", required=True, help="grid PNG path, or a folder with --format files")
-    p.add_argument("--format", choices=("grid", "files"), default="grid")
+    p.add_argument("--format", choices=("grid", "files"), default="grid",
+                   help="grid: one image, its format from --out's extension (.png, .jpg, .webp); files: one per "
+                   "sneaker in --out, named seed{SEED}-{index}")
+    p.add_argument("--file-type", choices=("png", "jpg", "webp"), default="png", help="with --format files")
     p.add_argument("--nrow", type=int, help="images per grid row (default: square)")
     p.add_argument("--scale", type=int, default=1, help="enlarge the grid (nearest neighbour)")
     p.add_argument("--device", default="auto")
@@ -53,10 +55,9 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from sneakergan.generate import check_output, generate_images, write_files, write_grid
-    from sneakergan.pipeline import apply_stage2
-    from sneakergan.train.loop import resolve_device
-    from sneakergan.train.precision import autocast, resolve_precision
+    from sneakergan.images import IMAGE_FORMATS, grid_shape
+    from sneakergan.inference.generate import check_output, write_files, write_grid
+    from sneakergan.inference.pipeline import Pipeline, needs_stage2, side_by_side
 
     # Every option is checked before generating: fail fast.
     check_range("-n", args.n, 1, MAX_SAMPLES)
@@ -69,22 +70,25 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise ConfigError("--show-lr and --sr-run need --stage sr (they concern stage 2)")
     out = Path(args.out)
     if args.format == "grid":
-        check_output_file("--out", out, ".png", args.replace)
+        check_output_file("--out", out, out.suffix.lower() if out.suffix.lower() in IMAGE_FORMATS else ".png",
+                          args.replace)
         check_grid_pixels(*_smallest_grid(args))
     else:
         check_output(out, args.format, args.replace)
         check_writable_parent("--out", out)
-    device = resolve_device(args.device)
-    with autocast(device, resolve_precision(args.precision, device)):
-        images = generate_images(args.lr_run, args.n, args.seed, str(device), label=args.label)
-        if args.stage == "sr":
-            images = apply_stage2(args.sr_run, images, str(device), show_lr=args.show_lr, seed=args.sr_seed)
+    pipeline = Pipeline.load(args.run, args.sr_run, args.device, args.precision, stage2=args.stage == "sr")
+    if pipeline.single_stage:
+        needs_stage2(pipeline.lr_size, {"show_lr": args.show_lr})
+    images = pipeline.sample_lr(args.n, args.seed, args.label)
+    if args.stage == "sr" and not pipeline.single_stage:
+        upscaled = pipeline.upscale(images, seed=args.sr_seed)
+        images = side_by_side(images, upscaled) if args.show_lr else upscaled
     if args.format == "grid":
         height, width = grid_shape(len(images), images.shape[1], images.shape[2], args.nrow)
         check_grid_pixels(width * args.scale, height * args.scale)  # the exact size, now that it is known
         write_grid(images, out, nrow=args.nrow, scale=args.scale, replace=args.replace)
     else:
-        write_files(images, out, replace=args.replace)
+        write_files(images, out, seed=args.seed, suffix=f".{args.file_type}", replace=args.replace)
     log.info("wrote %d images to %s", len(images), out)
     return 0
 
@@ -92,7 +96,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _smallest_grid(args: argparse.Namespace) -> tuple[int, int]:
     """(width, height) of the grid if stage 1 makes 28x28 images, the smallest it can make."""
     from sneakergan.data import PreprocessSettings
-    from sneakergan.train.sr_model import SCALE
+    from sneakergan.images import grid_shape
+    from sneakergan.models.srgan import SCALE
 
     tile = PreprocessSettings().lr_size * (SCALE if args.stage == "sr" else 1)
     height, width = grid_shape(args.n, tile, tile * (2 if args.show_lr else 1), args.nrow)
@@ -104,10 +109,11 @@ def _add_interpolate_parser(sub: argparse._SubParsersAction) -> None:
                        description="Walk the latent space from seed to seed (spherical interpolation) through "
                                    "stage 1 and stage 2; seed s's end is the first sneaker of `generate --seed s`.")
     p.add_argument("--seeds", type=int, nargs="+", required=True, metavar="SEED", help="two or more seeds")
-    p.add_argument("--steps", type=int, default=8, help="frames from one seed to the next, both included (default 8)")
-    p.add_argument("--out", required=True, help="a .png strip (one row per seed pair) or an animated .gif")
-    p.add_argument("--lr-run", "--run", dest="lr_run", help="stage-1 run folder (default: the bundled model)")
-    p.add_argument("--sr-run", help="stage-2 run folder (default: the bundled model)")
+    p.add_argument("--frames", type=int, default=8, help="frames from one seed to the next, both included")
+    p.add_argument("--steps", type=int, dest="frames", help=argparse.SUPPRESS)  # the earlier spelling
+    p.add_argument("--out", required=True, help="a strip (.png, .jpg; one row) or an animation that plays forth "
+                   "and back (.gif, .webp)")
+    add_run_options(p)
     p.add_argument("--stage", choices=("lr", "sr"), default="sr", help="sr (default): 112x112; lr: 28x28")
     p.add_argument("--label", help="a class-conditional stage-1 run's class to morph within (e.g. red)")
     p.add_argument("--frame-ms", type=int, default=120, help="GIF: milliseconds per frame (default 120)")
@@ -119,33 +125,33 @@ def _add_interpolate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from sneakergan.interpolate import interpolation_frames, write_gif, write_strip
-    from sneakergan.train.loop import resolve_device
-    from sneakergan.train.precision import autocast, resolve_precision
+    from sneakergan.inference.interpolate import ANIMATIONS, STRIPS, write_animation, write_strip
+    from sneakergan.inference.pipeline import Pipeline
 
     if len(args.seeds) < 2:
         raise ConfigError("--seeds needs at least two seeds to interpolate between")
     for seed in args.seeds:
         check_seed(seed)
-    check_range("--steps", args.steps, 2, 256)
+    check_range("--frames", args.frames, 2, 256)
     check_range("--frame-ms", args.frame_ms, 10, 10_000)
     check_range("--scale", args.scale, 1, 16)
     check_device(args.device)
-    frames = (len(args.seeds) - 1) * (args.steps - 1) + 1
-    check_range("frames (seeds x steps)", frames, 2, MAX_SAMPLES)
+    frames = (len(args.seeds) - 1) * (args.frames - 1) + 1
+    check_range("frames (seeds x --frames)", frames, 2, MAX_SAMPLES)
     if args.stage == "lr" and args.sr_run:
         raise ConfigError("--sr-run needs --stage sr")
     out = Path(args.out)
     suffix = out.suffix.lower()
-    if suffix not in (".png", ".gif"):
-        raise ConfigError(f"--out {out} must end in .png (a strip) or .gif (an animation)")
+    if suffix not in (*STRIPS, *ANIMATIONS):
+        raise ConfigError(f"--out {out} must end in {', '.join(STRIPS)} (a strip) or {', '.join(ANIMATIONS)} (an "
+                          "animation)")
     check_output_file("--out", out, suffix, args.replace)
-    device = resolve_device(args.device)
-    with autocast(device, resolve_precision(args.precision, device)):
-        images = interpolation_frames(args.lr_run, args.sr_run, args.stage, args.seeds, args.steps, device,
-                                      label=args.label)
-    if suffix == ".gif":
-        write_gif(images, out, args.frame_ms, args.scale)
+    pipeline = Pipeline.load(args.run, args.sr_run, args.device, args.precision, stage2=args.stage == "sr")
+    images = pipeline.frames(args.seeds, args.frames, args.label)
+    if args.stage == "sr":
+        images = pipeline.upscale(images)
+    if suffix in ANIMATIONS:
+        write_animation(images, out, args.frame_ms, args.scale)
     else:
         write_strip(images, out, args.scale)
     log.info("wrote %d frames from seed %s to %s", len(images), " to ".join(map(str, args.seeds)), out)

@@ -7,7 +7,7 @@ import logging
 import time
 from pathlib import Path
 
-from sneakergan.commands.checks import check_output_file, check_writable_parent
+from sneakergan.commands.checks import add_run_folder, check_output_file, check_writable_parent, run_folder
 from sneakergan.errors import ConfigError
 
 log = logging.getLogger("sneakergan")
@@ -19,7 +19,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                    "run's summary and config, loss and D-output curves, the per-epoch sample grids "
                                    "and D-output histograms (with an epoch slider), quick-FID scores over training "
                                    "time and the reports of `evaluate` and `eval-sr` in RUN_DIR/eval/.")
-    p.add_argument("run", metavar="RUN_DIR", help="a run folder written by `train` or `train-sr`")
+    add_run_folder(p, "a run folder written by `train` or `train-sr`")
     target = p.add_mutually_exclusive_group()
     target.add_argument("--out", help="HTML file to write (default RUN_DIR/report.html)")
     target.add_argument("--tensorboard", metavar="LOGDIR",
@@ -31,13 +31,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sneakergan.viz.report_data import check_run_folder
+    from sneakergan.report.data import check_run_folder
 
-    root = Path(args.run)
+    root = Path(run_folder(args))
     check_run_folder(root)
     if args.tensorboard:
         return _export_tensorboard(root, Path(args.tensorboard), args.replace)
-    from sneakergan.viz.report import write_report
+    from sneakergan.report.page import write_report
 
     out = Path(args.out) if args.out else root / "report.html"
     check_output_file("--out", out, ".html", args.replace)
@@ -49,8 +49,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _export_tensorboard(root: Path, logdir: Path, replace: bool) -> int:
-    from sneakergan.viz.report_data import read_run
-    from sneakergan.viz.tensorboard_export import EVENT_FILES, export_tensorboard, summary_writer_class
+    from sneakergan.report.data import read_run
+    from sneakergan.report.tensorboard_export import EVENT_FILES, export_tensorboard
+    from sneakergan.viz.tensorboard import summary_writer_class
 
     summary_writer_class()  # a missing package is reported before anything else
     if logdir.exists() and not logdir.is_dir():

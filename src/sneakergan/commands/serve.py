@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import socket
 
-from sneakergan.commands.checks import check_device, check_exists, check_range
+from sneakergan.commands.checks import add_run_options, check_device, check_exists, check_range
 from sneakergan.config import PRECISIONS
 from sneakergan.errors import ConfigError
 
@@ -23,8 +23,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; the studio has no login)")
     p.add_argument("--port", type=int, default=8000, help="default 8000")
-    p.add_argument("--lr-run", "--run", dest="lr_run", help="stage-1 run folder (default: the bundled model)")
-    p.add_argument("--sr-run", help="stage-2 run folder (default: the bundled model)")
+    add_run_options(p)
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help="as for generate (the same default, so "
                    "the studio's sneakers are those of `generate` with the same seed)")
@@ -38,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 0.1 <= args.timeout <= MAX_TIMEOUT:  # also refuses nan
         raise ConfigError(f"--timeout must be between 0.1 and {MAX_TIMEOUT:g} seconds, got {args.timeout:g}")
     check_device(args.device)
-    check_exists("--lr-run", args.lr_run)
+    check_exists("--run", args.run)
     check_exists("--sr-run", args.sr_run)
     try:
         import uvicorn
@@ -46,12 +45,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from sneakergan.serve import create_app
         from sneakergan.serve.app import host_names
     except ImportError as exc:
-        raise ConfigError(f"sneakergan serve needs fastapi and uvicorn ({exc}); pip install 'sneakergan' again, "
-                          "or pip install fastapi uvicorn") from None
+        raise ConfigError(f"sneakergan serve needs fastapi and uvicorn ({exc}); install the studio's extra: "
+                          "pip install 'sneakergan[serve]'") from None
     listener = listen(args.host, args.port)
     allowed_hosts = host_names(args.host)  # other Host names get a 400 (DNS rebinding)
     try:
-        app = create_app(args.lr_run, args.sr_run, args.device, args.precision, args.timeout,
+        app = create_app(args.run, args.sr_run, args.device, args.precision, args.timeout,
                          allowed_hosts=allowed_hosts)
     except BaseException:
         listener.close()

@@ -1,6 +1,7 @@
 """Image data: find files, preprocess them into HR/LR pairs, cache the decoded arrays."""
 
-from .dataset import ImageDataset, load_dataset
+from .dataset import load_dataset
+from .image_dataset import ImageDataset
 from .preprocess import PreprocessSettings
 from .sources import list_image_sources
 

@@ -15,15 +15,12 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .image_dataset import ImageDataset
 from .preprocess import PreprocessSettings
 from .sources import ImageSource, printable
-
-if TYPE_CHECKING:
-    from .dataset import ImageDataset
 
 log = logging.getLogger("sneakergan.data")
 
@@ -60,7 +57,7 @@ def _entry_key(entry: Path) -> str | None:
         return None
 
 
-def read_cache(entry: Path, key: str, settings: PreprocessSettings) -> tuple["ImageDataset | None", bool]:
+def read_cache(entry: Path, key: str, settings: PreprocessSettings) -> tuple[ImageDataset | None, bool]:
     """(dataset or None, whether an existing entry was unusable and should be replaced)."""
     from .dataset import ImageDataset
 

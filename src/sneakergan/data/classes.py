@@ -9,7 +9,7 @@ import logging
 import numpy as np
 
 from sneakergan.data.colour import COLOUR_NAMES, colour_labels
-from sneakergan.data.dataset import ImageDataset
+from sneakergan.data.image_dataset import ImageDataset
 from sneakergan.errors import ConfigError
 
 log = logging.getLogger("sneakergan")

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sneakergan.errors import ConfigError, DataError
+from sneakergan.errors import DataError
 
 from .cache import cache_key, cache_root, read_cache, write_cache
+from .image_dataset import ImageDataset
 from .preprocess import PreprocessSettings, UnusableImage, preprocess
 from .sources import IMAGE_EXTENSIONS, ImageSource, RefusedFile, list_image_sources, printable, read_all
 
@@ -34,29 +35,6 @@ log = logging.getLogger("sneakergan.data")
 # Below this many files a process pool costs more to start than it saves.
 PARALLEL_MIN_IMAGES = 200
 MAX_DEFAULT_WORKERS = 8
-
-
-@dataclass
-class ImageDataset:
-    hr: np.ndarray  # uint8 [N, hr_size, hr_size, 3]
-    lr: np.ndarray  # uint8 [N, lr_size, lr_size, 3]
-    labels: np.ndarray  # int64 [N], index into class_names
-    class_names: tuple[str, ...]  # sorted; "" is the class of images directly in the root
-    relpaths: tuple[str, ...]
-    source: str
-    skipped: int  # files that could not be read or decoded
-    duplicates: int  # byte-identical copies dropped
-
-    def __len__(self) -> int:
-        return len(self.hr)
-
-    def images_at(self, size: int) -> np.ndarray:
-        """The arrays at `size` pixels: the LR (28) or the HR (112) images."""
-        for images in (self.lr, self.hr):
-            if images.shape[1] == size:
-                return images
-        raise ConfigError(f"image_size {size} is not produced by the data pipeline "
-                          f"({self.lr.shape[1]} or {self.hr.shape[1]})")
 
 
 def load_dataset(

@@ -41,7 +41,7 @@ class ClassRow:
 def class_samples(generator: torch.nn.Module, cfg: TrainConfig, count: int, seed: int,
                   device: torch.device) -> list[np.ndarray]:
     """`count` uint8 NHWC samples per class, in class_names order; the same noise for every class."""
-    from sneakergan.generate import sample_images
+    from sneakergan.inference.generate import sample_images
 
     return [sample_images(generator, cfg.z_dim, count, seed, device, n_classes=cfg.n_classes, label=index)
             for index in range(cfg.n_classes)]
@@ -80,7 +80,7 @@ def data_brightness(cfg: TrainConfig) -> list[float] | None:
 
 def open_conditional_run(run_dir: str | Path, device: torch.device) -> tuple[torch.nn.Module, TrainConfig]:
     """A class-conditional stage-1 run's generator; an unconditional one is a one-line ConfigError."""
-    from sneakergan.generate import load_stage1
+    from sneakergan.inference.pipeline import load_stage1
 
     generator, cfg = load_stage1(run_dir, device)
     if not cfg.condition:
@@ -125,7 +125,7 @@ def describe(rows: list[ClassRow]) -> list[str]:
 def plot_class_grid(rows_of_images: list[np.ndarray], labels: list[str], title: str, path) -> list[str]:
     """One row per class, the class name on the left (images at 28x28 shown enlarged, no smoothing).
     Returns the row labels as drawn, top to bottom."""
-    from sneakergan.viz.grid import make_grid
+    from sneakergan.images import make_grid
     from sneakergan.viz.plots import _save, plt
 
     columns = len(rows_of_images[0])
@@ -149,18 +149,15 @@ def train_tiny_price_run(data: str | Path, workdir: str | Path, replace: bool = 
     """Train the TINY_RUN recipe on a folder of class subfolders into `workdir`; returns it.
     `changes`: config fields over TINY_RUN (the tests make it smaller still)."""
     from sneakergan.config import load_preset
-    from sneakergan.data import load_dataset
-    from sneakergan.data.classes import class_labels
+    from sneakergan.inference.run_dir import RunDir
     from sneakergan.train.loop import Trainer
-    from sneakergan.train.run_dir import RunDir
+    from sneakergan.train.setup import DataSource, training_data
 
     RunDir.check_new(workdir, replace=replace)  # fail before decoding anything
     cfg = load_preset("sngan-cgan-colour").replace(**{**TINY_RUN, **changes,
                                                       "data": str(Path(data).expanduser().resolve())})
-    dataset = load_dataset(cfg.data, max_images=cfg.max_images or None)
-    labels, class_names = class_labels(dataset, cfg.condition)
-    cfg = cfg.replace(class_names=class_names)
+    data, cfg = training_data(cfg, DataSource().load(cfg))
     run = RunDir.create(workdir, cfg, replace=replace)
     with one_thread():
-        Trainer(cfg, run, {"image": dataset.images_at(cfg.image_size), "label": labels}, progress=False).fit()
+        Trainer(cfg, run, data, progress=False).fit()
     return Path(workdir)

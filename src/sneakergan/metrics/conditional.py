@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sneakergan.images import to_unit_range
 from sneakergan.metrics.fid import feature_statistics, frechet_distance
 from sneakergan.metrics.reference import ReferenceStats
 from sneakergan.metrics.sr_quality import bicubic_downscale
@@ -54,7 +55,7 @@ class LabelClassifier(nn.Module):
 def _to_input(images: np.ndarray) -> torch.Tensor:
     if images.shape[1] != CLASSIFIER_SIZE:
         images = bicubic_downscale(images, images.shape[1] // CLASSIFIER_SIZE)
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    return to_unit_range(images)
 
 
 def _accuracies(predicted: np.ndarray, labels: np.ndarray, n_classes: int) -> tuple[float, float]:

@@ -21,7 +21,7 @@ from sneakergan import __version__
 from sneakergan.errors import ConfigError
 from sneakergan.io import atomic_write_text
 from sneakergan.metrics.features import RESIZE_MODE
-from sneakergan.metrics.fid import feature_statistics, frechet_distance
+from sneakergan.metrics.fid import MIN_RECOMMENDED_SAMPLES, feature_statistics, frechet_distance
 from sneakergan.metrics.kid import kernel_inception_distance
 from sneakergan.metrics.memorization import copy_statistics, save_nearest_panel
 from sneakergan.metrics.pr import density_coverage, precision_recall
@@ -49,6 +49,16 @@ def fid_only(fake_features: np.ndarray, reference: ReferenceStats) -> float:
     return frechet_distance(mu, sigma, reference.mu, reference.sigma)
 
 
+def warn_small_samples(generated: int, reference: int, kid_subset_size: int) -> None:
+    """Say which numbers a small evaluation cannot give, before it prints them."""
+    if generated < MIN_RECOMMENDED_SAMPLES:
+        log.warning("FID on %d generated images (< %d) is biased upwards: compare it only with FIDs on the same "
+                    "number of images (the standard protocol uses 10,000)", generated, MIN_RECOMMENDED_SAMPLES)
+    if min(generated, reference) <= kid_subset_size:
+        log.warning("KID's std will be 0: with %d images (<= the subset size %d) every subset holds all of them, "
+                    "so the subsets do not vary", min(generated, reference), kid_subset_size)
+
+
 def score_features(fake: np.ndarray, reference: ReferenceStats, settings: MetricSettings = MetricSettings()
                    ) -> dict[str, Any]:
     """All metrics from features; PRD curves included so several models can share a plot later."""
@@ -61,6 +71,7 @@ def score_features(fake: np.ndarray, reference: ReferenceStats, settings: Metric
         timings[name] = round(time.perf_counter() - started, 2)
         return result
 
+    warn_small_samples(len(fake), len(real), settings.kid_subset_size)
     fid = timed("fid", fid_only, fake, reference)
     kid_mean, kid_std = timed("kid", kernel_inception_distance, real, fake, num_subsets=settings.kid_subsets,
                               subset_size=settings.kid_subset_size, seed=settings.seed)

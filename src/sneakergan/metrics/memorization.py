@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sneakergan.viz.grid import make_grid, save_png
+from sneakergan.images import make_grid, save_png
 
 
 def nearest_neighbours(queries: np.ndarray, references: np.ndarray, k: int = 3,

@@ -9,6 +9,8 @@ from PIL import Image
 
 from sneakergan.data import PreprocessSettings, list_image_sources, load_dataset
 from sneakergan.errors import ConfigError
+from sneakergan.inference.pipeline import Pipeline, needs_stage2
+from sneakergan.metrics.sr_quality import bicubic_downscale, bicubic_upscale
 
 RESOLUTIONS = (28, 112)
 STANDARD_SAMPLES = 10_000
@@ -21,43 +23,32 @@ def check_resolution(resolution: int) -> None:
 
 class PipelineSampler:
     """Images for an evaluation at `resolution`: stage 1 alone at 28; at 112 stage 1 then stage 2 (or
-    bicubic, the baseline that shows what stage 2 adds). A run left out is the bundled model. Each
-    stage's generator is loaded once: a conditional evaluation samples once per class as well.
-    A single-stage generator (full size) has no stage 1 images; at 28 its images are downscaled as the
-    data pipeline makes the reference's 28x28 images. `ema`: as for `load_stage1`."""
+    bicubic, the baseline that shows what stage 2 adds), from one Pipeline loaded once (a conditional
+    evaluation samples once per class as well), in fp32 (the standard protocol). A run left out is the
+    bundled model. A single-stage generator (full size) has no stage 1 images; at 28 its images are
+    downscaled as the data pipeline makes the reference's 28x28 images. `ema`: as for Pipeline.load."""
 
     def __init__(self, lr_run: str | None, sr_run: str | None, upscale: str, resolution: int, device: str,
                  ema: bool = True):
-        from sneakergan.generate import load_stage1
-        from sneakergan.pipeline import load_sr_generator, needs_stage2
-        from sneakergan.train.loop import resolve_device
-
-        self.device = resolve_device(device)
-        self.lr_run, self.resolution = lr_run, resolution
-        self.generator, self.cfg = load_stage1(lr_run, self.device, ema=ema)
-        self.two_stage = needs_stage2(self.cfg.image_size, {"--sr-run": sr_run is not None,
-                                                            "--upscale": upscale != "sr"})
-        super_resolves = self.two_stage and resolution > self.cfg.image_size and upscale == "sr"
-        self.sr = load_sr_generator(sr_run, self.device) if super_resolves else None
+        super_resolves = upscale == "sr" and resolution > min(RESOLUTIONS)
+        self.pipeline = Pipeline.load(lr_run, sr_run, device=device, precision="fp32", ema=ema, stage2=super_resolves)
+        if self.pipeline.single_stage:
+            needs_stage2(self.pipeline.lr_size, {"upscale": upscale != "sr"})
+        self.resolution = resolution
 
     def __call__(self, count: int, seed: int, label: str | None = None, class_probs: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray | None]:
         """(images at the resolution, stage 1's 28x28 images they come from, None for a single stage);
-        `label`, `class_probs`: as for `generate_images`."""
-        from sneakergan.generate import sample_stage1
-        from sneakergan.metrics.sr_quality import bicubic_downscale, bicubic_upscale
-        from sneakergan.pipeline import super_resolve_images
-
-        lr = sample_stage1(self.generator, self.cfg, self.lr_run, count, seed, self.device, label=label,
-                           class_probs=class_probs)
+        `label`, `class_probs`: as for `generate.sample_images`."""
+        lr = self.pipeline.sample_lr(count, seed, label=label, class_probs=class_probs)
         size = lr.shape[1]
-        if not self.two_stage:
+        if self.pipeline.single_stage:
             return (bicubic_downscale(lr, size // self.resolution) if size > self.resolution else lr), None
         if self.resolution == size:
             return lr, lr
-        if self.sr is None:
+        if self.pipeline.stage2 is None:
             return bicubic_upscale(lr, self.resolution // size), lr
-        return super_resolve_images(self.sr, lr, self.device), lr
+        return self.pipeline.upscale(lr), lr
 
 
 def folder_images(path: str, resolution: int, workers: int | None = None) -> np.ndarray:

@@ -10,14 +10,16 @@ scores and writes. Features are per image, so the result equals one process's up
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import torch
 import torch.distributed as torch_dist
 
 from sneakergan.metrics.features import _as_nchw_uint8
-from sneakergan.train.distributed import Distributed
+
+if TYPE_CHECKING:  # a type only: metrics sit below train, which owns the process group
+    from sneakergan.train.distributed import Distributed
 
 _STOP, _FEATURES = 0, 1
 FEATURE_DIM = 2048

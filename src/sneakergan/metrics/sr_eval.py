@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from sneakergan.data import load_dataset
+from sneakergan.images import comparison_grid, nearest_upscale, save_png
+from sneakergan.inference.device import resolve_device
+from sneakergan.inference.pipeline import load_sr_generator, super_resolve_images
 from sneakergan.io import atomic_write_text
 from sneakergan.metrics.sr_quality import bicubic_upscale, lr_consistency, psnr_y, ssim_y
-from sneakergan.pipeline import load_sr_generator, super_resolve_images
-from sneakergan.train.loop import resolve_device
-from sneakergan.viz.grid import comparison_grid, nearest_upscale, save_png
 
 log = logging.getLogger("sneakergan.metrics")
 CROP = 4  # border pixels ignored, the scale factor by convention

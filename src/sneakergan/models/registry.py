@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from torch import nn
 
@@ -22,14 +22,22 @@ class ArchitectureFamily:
     task: str = "gan"
     # Whether both constructors also take n_classes (> 0: class-conditional G(z, y) and D(x, y)).
     conditional: bool = False
+    # The family's own check of a config (TrainConfig.validated calls it): raises ConfigError for options or
+    # combinations this family cannot train, when the config is made rather than at the first step.
+    check: Callable[[Any], None] | None = None
+
+    def check_config(self, cfg: Any) -> None:
+        if self.check is not None:
+            self.check(cfg)
 
 
 _FAMILIES: Registry[ArchitectureFamily] = Registry("architecture")
 
 
 def register_architecture(name: str, *, generator: Callable[..., nn.Module], discriminator: Callable[..., nn.Module],
-                          task: str = "gan", conditional: bool = False) -> None:
-    _FAMILIES.register(name, ArchitectureFamily(name, generator, discriminator, task, conditional))
+                          task: str = "gan", conditional: bool = False, check: Callable[[Any], None] | None = None
+                          ) -> None:
+    _FAMILIES.register(name, ArchitectureFamily(name, generator, discriminator, task, conditional, check))
 
 
 def get_architecture(name: str) -> ArchitectureFamily:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sneakergan.errors import ConfigError
 from sneakergan.models.registry import register_architecture
 
 SCALE = 4  # two x2 upsamplers
@@ -121,4 +122,28 @@ class SRGANDiscriminator(nn.Module):
         return (logits, taps) if features else logits
 
 
-register_architecture("srgan", generator=SRResNetGenerator, discriminator=SRGANDiscriminator, task="sr")
+def check_config(cfg) -> None:
+    """What this family cannot train, refused when the config is made (not at the first step)."""
+    if cfg.image_size % SCALE:
+        raise ConfigError(f"image_size is the {SCALE}x output size for task sr; {cfg.image_size} "
+                          f"is not a multiple of {SCALE}")
+    if cfg.eval_every:
+        raise ConfigError("eval_every (quick FID from noise) applies to task gan only; use "
+                          "`sneakergan eval-sr` for a super-resolution run")
+    if cfg.gp_weight:  # stage 2 may score fewer real images than fakes (stage1_share): no pairs to mix
+        raise ConfigError("gp_weight (WGAN-GP) applies to stage 1 only; use r1_gamma for stage 2")
+    if not 0 <= cfg.stage1_share < 1:
+        raise ConfigError(f"stage1_share must be in [0, 1): some of each batch must be real pairs, got "
+                          f"{cfg.stage1_share}")
+    if bool(cfg.stage1_share) != bool(cfg.stage1_run):
+        raise ConfigError("stage1_run and stage1_share go together: the stage-1 run to sample LR inputs "
+                          "from, and the share of each batch they make")
+    if cfg.diversity_weight and not cfg.sr_noise:
+        raise ConfigError("diversity_weight needs sr_noise: without noise inputs every realisation is the same")
+    if not (cfg.pixel_weight or cfg.consistency_weight):
+        raise ConfigError("pixel_weight and consistency_weight are both 0: nothing would tie the output to "
+                          "its input")
+
+
+register_architecture("srgan", generator=SRResNetGenerator, discriminator=SRGANDiscriminator, task="sr",
+                      check=check_config)

@@ -17,9 +17,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sneakergan import __version__
-from sneakergan.config import MAX_SEED
+from sneakergan.config import MAX_PAGE_SEED
 from sneakergan.serve.studio import MAX_WAITING, Abandoned, Studio, StudioBusy, StudioTimeout, png_base64
-from sneakergan.train.sr_model import SCALE
 
 MAX_TILES = 64  # sneakers per /api/generate request
 MAX_STEPS = 32  # frames per /api/interpolate request
@@ -34,12 +33,12 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 RETRY_AFTER_S = "5"  # the Retry-After of a 503
 
 Stage = Literal["lr", "sr"]
-Seed = Annotated[int, Query(ge=0, le=MAX_SEED, description=f"a noise seed, 0 to {MAX_SEED}")]
+Seed = Annotated[int, Query(ge=0, le=MAX_PAGE_SEED, description=f"a noise seed, 0 to {MAX_PAGE_SEED}")]
 StageQuery = Annotated[Stage, Query(description="sr: 112x112 through both stages; lr: stage 1's 28x28 only")]
 Label = Annotated[str | None, Query(description="a class of a class-conditional stage-1 model (see /api/health)")]
 
 
-SrSeed = Annotated[int, Query(ge=0, le=MAX_SEED, description="seed of stage 2's details (a stage 2 with noise "
+SrSeed = Annotated[int, Query(ge=0, le=MAX_PAGE_SEED, description="seed of stage 2's details (a stage 2 with noise "
                              "inputs: another value re-rolls them; `generate --sr-seed`)")]
 
 
@@ -137,7 +136,8 @@ def create_app(lr_run: str | Path | None = None, sr_run: str | Path | None = Non
     `allowed_hosts`: the Host header names it serves, others get a 400 (default LOOPBACK_HOSTS; IPv6
     addresses in brackets; see `host_names`)."""
     studio = Studio(lr_run, sr_run, device, precision)
-    lr_size = studio.cfg.image_size
+    pipeline = studio.pipeline
+    lr_size, sr_size = pipeline.lr_size, pipeline.image_size
     page = (resources.files("sneakergan.serve") / "studio.html").read_text(encoding="utf-8")
     app = FastAPI(title="sneakergan studio", version=__version__,
                   description="Generate sneakers with a two-stage GAN: stage 1 makes 28x28 sneakers from noise, "
@@ -171,19 +171,19 @@ def create_app(lr_run: str | Path | None = None, sr_run: str | Path | None = Non
 
     @app.get("/api/health", response_model=HealthOut, summary="the loaded models and the request limits")
     async def health() -> HealthOut:
-        return HealthOut(version=__version__, device=str(studio.device), precision=studio.precision,
-                         stage1=studio.stage1, stage2=studio.stage2, conditional=studio.conditional,
-                         condition=studio.cfg.condition, class_names=studio.class_names,
-                         stochastic_details=studio.stochastic_details, lr_size=lr_size,
-                         sr_size=lr_size * SCALE, max_n=MAX_TILES, max_steps=MAX_STEPS, max_seed=MAX_SEED,
+        return HealthOut(version=__version__, device=str(pipeline.device), precision=pipeline.precision,
+                         stage1=studio.stage1, stage2=studio.stage2, conditional=bool(pipeline.class_names),
+                         condition=pipeline.cfg.condition, class_names=pipeline.class_names,
+                         stochastic_details=pipeline.stochastic_details, lr_size=lr_size, sr_size=sr_size,
+                         max_n=MAX_TILES, max_steps=MAX_STEPS, max_seed=MAX_PAGE_SEED,
                          timeout_s=timeout)
 
     @app.get("/api/generate", response_model=GenerateOut, responses=ERRORS,
              summary="n sneakers, one per seed: seed, seed + 1, ..., seed + n - 1")
     async def generate(request: Request, seed: Seed = 0, n: Annotated[int, Query(ge=1, le=MAX_TILES)] = 16,
                        stage: StageQuery = "sr", label: Label = None, sr_seed: SrSeed = 0) -> GenerateOut:
-        if seed + n - 1 > MAX_SEED:
-            raise _invalid("seed", seed, f"seed + n - 1 must be at most {MAX_SEED} (one seed per sneaker)")
+        if seed + n - 1 > MAX_PAGE_SEED:
+            raise _invalid("seed", seed, f"seed + n - 1 must be at most {MAX_PAGE_SEED} (one seed per sneaker)")
         check_label(label)
 
         def work(should_stop) -> list[SneakerOut]:  # the PNGs too are made in the worker thread, off the event loop
@@ -192,7 +192,7 @@ def create_app(lr_run: str | Path | None = None, sr_run: str | Path | None = Non
 
         sneakers = await studio.run(work, timeout, request.is_disconnected)
         return GenerateOut(seed=seed, sr_seed=sr_seed, n=n, stage=stage, label=label, sneakers=sneakers,
-                           size=lr_size * (SCALE if stage == "sr" else 1))
+                           size=sr_size if stage == "sr" else lr_size)
 
     @app.get("/api/interpolate", response_model=InterpolateOut, responses=ERRORS,
              summary="frames morphing from seed a's sneaker to seed b's (spherical interpolation)")
@@ -205,6 +205,6 @@ def create_app(lr_run: str | Path | None = None, sr_run: str | Path | None = Non
 
         frames = await studio.run(work, timeout, request.is_disconnected)
         return InterpolateOut(seeds=[a, b], steps=steps, stage=stage, label=label, frames=frames,
-                              size=lr_size * (SCALE if stage == "sr" else 1))
+                              size=sr_size if stage == "sr" else lr_size)
 
     return app

@@ -3,7 +3,7 @@
 Every sneaker is made exactly as `sneakergan generate --seed s -n 1` makes its only one (stage 1 at
 batch size 1, then stage 2 at batch size 1), so tile i of a request for seed s is seed s + i's sneaker
 whatever the request around it: "more", a clicked tile and the command line agree to the pixel.
-The models run one request at a time (a lock), in a worker thread, under the command's precision.
+The models run one request at a time (a lock), in a worker thread, under the pipeline's precision.
 At most MAX_WAITING requests wait for them; a request whose client left, or whose time ran out, gives
 up its place, and one that is generating stops at the next sneaker.
 """
@@ -20,15 +20,10 @@ from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
 
 import numpy as np
-import torch
 from PIL import Image
 
 from sneakergan.errors import ConfigError
-from sneakergan.generate import class_index, load_stage1, sample_images
-from sneakergan.interpolate import path_frames
-from sneakergan.pipeline import load_sr_generator, super_resolve_images
-from sneakergan.train.precision import autocast, describe, resolve_precision
-from sneakergan.train.schedule import resolve_device
+from sneakergan.inference.pipeline import Pipeline
 
 T = TypeVar("T")
 
@@ -80,56 +75,33 @@ def png_base64(image: np.ndarray) -> str:
 class Studio:
     def __init__(self, lr_run: str | Path | None = None, sr_run: str | Path | None = None, device: str = "cpu",
                  precision: str = "auto") -> None:
-        self.device = resolve_device(device)
-        self.dtype = resolve_precision(precision, self.device)
-        self.generator, self.cfg = load_stage1(lr_run, self.device)
-        self.sr_generator = load_sr_generator(sr_run, self.device)
+        self.pipeline = Pipeline.load(lr_run, sr_run, device=device, precision=precision)
         self.stage1 = "bundled" if lr_run is None else str(lr_run)
-        self.stage2 = "bundled" if sr_run is None else str(sr_run)
+        self.stage2 = "none" if self.pipeline.single_stage else "bundled" if sr_run is None else str(sr_run)
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()  # guards `waiting` (requests may run on more than one thread)
         self.waiting = 0  # requests waiting for the models (not counting the one using them)
-
-    @property
-    def stochastic_details(self) -> bool:
-        """Whether stage 2 has noise inputs, so that its details can be re-rolled (models/srgan.py)."""
-        return getattr(self.sr_generator, "noise", None) is not None
-
-    @property
-    def precision(self) -> str:
-        return describe(self.dtype)
-
-    @property
-    def conditional(self) -> bool:
-        return bool(self.cfg.condition)
-
-    @property
-    def class_names(self) -> list[str]:
-        return list(self.cfg.class_names) if self.conditional else []
 
     def label_problem(self, label: str | None, needed: bool = False) -> str | None:
         """Why `label` cannot be used with this stage-1 model, or None when it can. `needed`: a
         class-conditional model must be given one (interpolation keeps one class along the path)."""
         try:
-            class_index(self.cfg, label, None if self.stage1 == "bundled" else self.stage1, "label", needed)
+            self.pipeline.class_index(label, needed)
         except ConfigError as exc:
             return str(exc)
         return None
 
-    def _index(self, label: str | None) -> int | None:
-        return None if label is None else self.class_names.index(label)
-
     def sneakers(self, seed: int, count: int, stage: str, label: str | None = None,
                  should_stop: StopCheck | None = None, sr_seed: int = 0) -> list[Sneaker]:
         """Seeds seed .. seed + count - 1, one sneaker each, stage 2's details from `sr_seed` (as
-        `generate --seed s -n 1 --sr-seed sr_seed`); call through `run` (the lock, the precision).
-        Raises Abandoned before any sneaker once `should_stop()` is true."""
+        `generate --seed s -n 1 --sr-seed sr_seed`); call through `run` (the lock). A single-stage
+        model's sneakers are full size at either stage. Raises Abandoned before any sneaker once
+        `should_stop()` is true."""
         made = []
         for tile_seed in range(seed, seed + count):
             _check(should_stop)
-            lr = sample_images(self.generator, self.cfg.z_dim, 1, tile_seed, self.device,
-                               n_classes=self.cfg.n_classes, label=self._index(label))
-            sr = super_resolve_images(self.sr_generator, lr, self.device, seed=sr_seed)[0] if stage == "sr" else None
+            lr = self.pipeline.sample_lr(1, tile_seed, label)
+            sr = self.pipeline.upscale(lr, seed=sr_seed)[0] if stage == "sr" else None
             made.append(Sneaker(tile_seed, lr[0], sr))
         return made
 
@@ -137,13 +109,13 @@ class Studio:
               should_stop: StopCheck | None = None) -> np.ndarray:
         """uint8 NHWC frames from seed to seed (the ends are the seeds' sneakers); call through `run`.
         Raises Abandoned before any stage-2 frame once `should_stop()` is true."""
-        frames = path_frames(self.generator, self.cfg.z_dim, seeds, steps, self.device, label=self._index(label))
+        frames = self.pipeline.frames(seeds, steps, label)
         if stage == "lr":
             return frames
         made = []
         for frame in frames:  # stage 2 is the slow part: one frame at a time, so that it can stop early
             _check(should_stop)
-            made.append(super_resolve_images(self.sr_generator, frame[None], self.device))
+            made.append(self.pipeline.upscale(frame[None]))
         return np.concatenate(made)
 
     async def run(self, work: Callable[[StopCheck], T], timeout: float,
@@ -183,8 +155,7 @@ class Studio:
                 if should_stop():  # given up while it waited: do not spend the cores on it
                     raise Abandoned("given up while waiting for the models")
                 started.set()
-                with torch.no_grad(), autocast(self.device, self.dtype):
-                    return work(should_stop)
+                return work(should_stop)
             finally:
                 self._lock.release()
 

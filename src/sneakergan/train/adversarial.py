@@ -21,9 +21,9 @@ from typing import Any, Iterator
 import torch
 
 from sneakergan.config import TrainConfig
+from sneakergan.inference.device import needs_loss_scaling
 from sneakergan.losses import get_loss
 from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
-from sneakergan.train.precision import needs_loss_scaling
 
 Labels = tuple[torch.Tensor, torch.Tensor] | None  # (real, fake) class labels of a class-conditional step
 

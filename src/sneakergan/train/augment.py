@@ -67,16 +67,7 @@ def _cutout(x: Tensor, ratio: float = 0.5, share: Distributed = SINGLE_PROCESS) 
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
-AUGMENTATIONS = {"color": _color, "translation": _translation, "cutout": _cutout}
-
-
-def parse_policy(policy: str) -> tuple[str, ...]:
-    """'color,translation' -> ('color', 'translation'); '' -> (); ValueError names an unknown one."""
-    names = tuple(name.strip() for name in policy.split(",") if name.strip())
-    unknown = [name for name in names if name not in AUGMENTATIONS]
-    if unknown:
-        raise ValueError(f"unknown augmentation {unknown[0]!r}; known: {', '.join(AUGMENTATIONS)}")
-    return names
+AUGMENTATIONS = {"color": _color, "translation": _translation, "cutout": _cutout}  # config.AUGMENTATIONS' names
 
 
 def diff_augment(x: Tensor, names: tuple[str, ...], share: Distributed = SINGLE_PROCESS) -> Tensor:

@@ -7,8 +7,8 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.errors import ConfigError
+from sneakergan.images import to_unit_range
 from sneakergan.train.distributed import Distributed
-from sneakergan.train.figures import to_unit_range
 
 
 class TrainingSet:

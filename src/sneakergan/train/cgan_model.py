@@ -19,11 +19,6 @@ from sneakergan.train.gan_model import UnconditionalGAN
 LABEL_KEY = "label"  # the trainer's batch key of the int64 class labels
 
 
-def sample_labels(count: int, n_classes: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    """Uniform class labels, drawn on the CPU from an explicit generator (like `sample_noise`)."""
-    return torch.randint(n_classes, (count,), generator=generator).to(device)
-
-
 def classes_in_turn(count: int, n_classes: int, device: torch.device) -> torch.Tensor:
     """0, 1, ..., n-1, 0, 1, ...: a balanced, fixed set of labels."""
     return (torch.arange(count) % n_classes).to(device)

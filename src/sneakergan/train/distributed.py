@@ -27,9 +27,8 @@ from typing import Iterator
 import torch
 import torch.distributed as torch_dist
 
+from sneakergan.config import DEFAULT_TIMEOUT_S
 from sneakergan.errors import ConfigError
-
-DEFAULT_TIMEOUT_S = 1800  # torch's own default: rank 0's first quick-FID reference pass takes ~10 min on a CPU
 
 
 def check_global_batch(batch_size: int, world_size: int) -> None:
@@ -154,7 +153,7 @@ def join_from_env(device: torch.device, timeout_s: float = DEFAULT_TIMEOUT_S) ->
         yield SINGLE_PROCESS
         return
     if timeout_s <= 0:
-        raise ConfigError(f"--dist-timeout must be > 0 seconds, got {timeout_s:g}")
+        raise ConfigError(f"{{dist_timeout}} must be > 0 seconds, got {timeout_s:g}", names=("dist_timeout",))
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     backend = "nccl" if device.type == "cuda" else "gloo"
     options = {}

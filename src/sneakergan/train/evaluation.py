@@ -11,10 +11,10 @@ import time
 import numpy as np
 import torch
 
+from sneakergan.images import to_uint8
 from sneakergan.metrics.evaluate import fid_only
 from sneakergan.metrics.reference import ReferenceStats
-from sneakergan.train.gan_model import sample_noise
-from sneakergan.viz.grid import to_uint8
+from sneakergan.models.build import sample_noise
 
 
 class QuickFID:

@@ -11,20 +11,15 @@ import numpy as np
 import torch
 
 from sneakergan.config import TrainConfig
+from sneakergan.images import comparison_grid, nearest_upscale, save_grid, save_png, to_uint8, to_unit_range
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import append_jsonl
-from sneakergan.train.cgan_model import LABEL_KEY, sample_labels
-from sneakergan.train.gan_model import sample_noise
-from sneakergan.train.run_dir import RunDir
-from sneakergan.viz.grid import comparison_grid, nearest_upscale, save_grid, save_png, to_uint8
+from sneakergan.models.build import sample_labels, sample_noise
+from sneakergan.train.cgan_model import LABEL_KEY
 from sneakergan.viz.plots import histogram_counts, plot_d_histogram
 
 HISTOGRAM_IMAGES = 512  # images of each kind behind a D-output histogram
 CHUNK = 64  # images per forward pass: 512 at 112x112 through G would need GBs of activations
-
-
-def to_unit_range(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 NCHW -> float in [-1, 1] on `device` (the models' input convention)."""
-    return images.to(device).float().div_(127.5).sub_(1.0)
 
 
 def _d_outputs(model, images: torch.Tensor, labels: torch.Tensor | None) -> np.ndarray:

@@ -12,31 +12,11 @@ from typing import Any
 import torch
 
 from sneakergan.config import TrainConfig
-from sneakergan.models import get_architecture
+from sneakergan.models.build import build_discriminator, build_generator, sample_noise
 from sneakergan.models.layers import apply_spectral_norm
 from sneakergan.train.adversarial import Labels, eval_mode
 from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
 from sneakergan.train.recipe_model import RecipeModel, gradient_penalty  # noqa: F401  (gradient_penalty: re-export)
-
-
-def build_generator(cfg: TrainConfig) -> torch.nn.Module:
-    family = get_architecture(cfg.architecture)
-    return family.generator(z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.g_width, **_classes(cfg))
-
-
-def build_discriminator(cfg: TrainConfig) -> torch.nn.Module:
-    family = get_architecture(cfg.architecture)
-    return family.discriminator(image_size=cfg.image_size, width=cfg.d_width, **_classes(cfg))
-
-
-def _classes(cfg: TrainConfig) -> dict[str, int]:
-    """n_classes for a class-conditional config; nothing for the rest (families without it keep working)."""
-    return {"n_classes": cfg.require_classes()} if cfg.condition else {}
-
-
-def sample_noise(count: int, z_dim: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    # Drawn on the CPU from an explicit generator: the same seed gives the same z on every device.
-    return torch.randn(count, z_dim, generator=generator).to(device)
 
 
 def memory_format_for(module: torch.nn.Module) -> torch.memory_format:

@@ -19,15 +19,15 @@ import torch
 
 from sneakergan.config import TrainConfig
 from sneakergan.errors import RunDirError, one_line
+from sneakergan.inference.checkpoint import checkpoint_bytes, load_checkpoint
+from sneakergan.inference.device import autocast, resolve_device, resolve_precision
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import append_jsonl, atomic_write_bytes, read_jsonl
 from sneakergan.train.batches import TrainingSet
-from sneakergan.train.checkpoint import checkpoint_bytes, load_checkpoint
 from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
 from sneakergan.train.nonfinite import MAX_ROLLBACKS, NonFiniteSteps, format_rates
-from sneakergan.train.precision import autocast, resolve_precision
 from sneakergan.train.progress import LogInterval, Progress
-from sneakergan.train.run_dir import RunDir
-from sneakergan.train.schedule import Schedule, StopFlag, epoch_order, resolve_device
+from sneakergan.train.schedule import Schedule, StopFlag, epoch_order
 from sneakergan.train.tasks import task_for
 from sneakergan.viz.plots import plot_loss_curves
 
@@ -39,11 +39,12 @@ _CHECKPOINT_OVERHEAD = 1 << 16  # bytes beyond the model's tensors: RNG states, 
 @contextlib.contextmanager
 def _fitting(origin: str) -> Iterator[None]:
     """Turn a checkpoint that does not fit the networks (a reshaped tensor, a missing key, another
-    architecture) into one line naming it."""
+    architecture) into one line naming it (`origin` may name the init_from parameter as {init_from})."""
     try:
         yield
     except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
-        raise RunDirError(f"{origin} does not fit this run's networks and config ({one_line(exc)})") from None
+        raise RunDirError(f"{origin} does not fit this run's networks and config ({one_line(exc)})",
+                          names=("init_from",)) from None
 
 
 class TrainingInterrupted(Exception):
@@ -59,7 +60,8 @@ Evaluator = Callable[[Any], dict[str, float]]
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, run: RunDir, data: np.ndarray | dict[str, np.ndarray],
-                 progress: bool = True, evaluator: Evaluator | None = None, dist: Distributed = SINGLE_PROCESS):
+                 progress: bool = True, evaluator: Evaluator | None = None, dist: Distributed = SINGLE_PROCESS,
+                 listeners: tuple = ()):
         """`data`: uint8 NHWC arrays by batch key, held in memory for the whole run (see `TrainingSet`);
         a bare array is stage 1's {"image": array}.
 
@@ -68,6 +70,9 @@ class Trainer:
 
         `dist`: this process's place among torchrun's (every rank gets the whole data set; rank 0
         alone writes to `run`, shows progress and uses `evaluator`).
+
+        `listeners`: objects whose `record(line)` gets each metrics line rank 0 logs, closed at the end
+        (train/live_tensorboard.py).
         """
         self.task = task_for(cfg)
         if isinstance(data, np.ndarray):
@@ -81,6 +86,7 @@ class Trainer:
         self.autocast_dtype = resolve_precision(cfg.precision, self.device)
         self.show_progress = progress and dist.is_main
         self.evaluator = evaluator if dist.is_main else None
+        self.listeners = listeners if dist.is_main else ()
         self.best_score: float | None = None
         torch.manual_seed(cfg.seed)  # model initialisation, the same on every rank
         self.model = self.task.model(cfg, self.device, dist)
@@ -132,7 +138,7 @@ class Trainer:
             self.nonfinite = NonFiniteSteps(**state.get("nonfinite", {}))  # the optimizers hold the lowered rates
 
     def start_from(self, weights: dict[str, Any], origin: str) -> None:
-        """G's and D's weights (and G's EMA) of another run, with fresh optimizers (`--init-from`)."""
+        """G's and D's weights (and G's EMA) of another run, with fresh optimizers (`init_from`)."""
         with _fitting(origin):
             self.model.load_weights(weights)
 
@@ -214,6 +220,8 @@ class Trainer:
                         if self.dist.is_main:
                             append_jsonl(self.run.metrics, record)
                             progress.update(self.step, record)
+                            for listener in self.listeners:
+                                listener.record(record)
                     if epoch_done:
                         self.end_of_epoch(epoch + 1)
                         interval.restart_clock()
@@ -226,6 +234,8 @@ class Trainer:
             raise self.write_error(exc) from None
         finally:
             progress.close()
+            for listener in self.listeners:
+                listener.close()
         if not self.dist.is_main:
             return {}
         records = [r for r in read_jsonl(self.run.metrics) if "img_per_s" in r]  # training lines, not eval

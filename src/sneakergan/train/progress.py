@@ -18,7 +18,7 @@ _SHOWN = (("d_loss", "d_loss", ".4f"), ("g_loss", "g_loss", ".4f"), ("pixel_loss
 
 class Progress:
     def __init__(self, total_steps: int, start_step: int, enabled: bool = True):
-        self.total = total_steps
+        self.total, self.start_step, self.started = total_steps, start_step, time.monotonic()
         self.bar = None
         if enabled and sys.stderr.isatty():
             self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
@@ -33,11 +33,25 @@ class Progress:
             self.bar.set_description(f"epoch {record['epoch']}")
             self.bar.set_postfix_str(stats, refresh=True)
         else:
-            log.info("epoch %d step %d/%d %s", record["epoch"], step, self.total, stats)
+            log.info("epoch %d step %d/%d %s, %s", record["epoch"], step, self.total, stats, self.timing(step))
+
+    def timing(self, step: int) -> str:
+        """"elapsed 3m05s, about 12m40s left": time since this process started training, and the rest at the
+        pace so far (figures and evaluations included)."""
+        elapsed = time.monotonic() - self.started
+        done = step - self.start_step
+        left = elapsed / done * (self.total - step) if done > 0 else None
+        return f"elapsed {_duration(elapsed)}" + ("" if left is None else f", about {_duration(left)} left")
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 class LogInterval:
@@ -66,7 +80,7 @@ class LogInterval:
     def record(self, step: int, epoch: int, batch_size: int, means: Callable[[dict], dict[str, float]]) -> dict:
         """The metrics line (`means`: the summed metrics as floats, averaged over ranks), then restart."""
         elapsed = time.perf_counter() - self.start
-        record = {"step": step, "epoch": epoch,
+        record = {"step": step, "epoch": epoch, "time": round(time.time(), 3),
                   **{key: value / (self.steps - self.skipped) for key, value in means(self.sums).items()},
                   "skipped_steps": self.skipped, "img_per_s": self.steps * batch_size / max(elapsed, 1e-9)}
         if self.skipped:

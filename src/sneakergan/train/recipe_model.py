@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
-from sneakergan.config import TrainConfig
+from sneakergan.config import TrainConfig, parse_policy
 from sneakergan.train.adversarial import AdversarialModel
-from sneakergan.train.augment import diff_augment, parse_policy
+from sneakergan.train.augment import diff_augment
 from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
 from sneakergan.train.ema import EMA
 

@@ -1,4 +1,4 @@
-"""When and on what the loop steps: the device, each epoch's data order, the step schedule, and
+"""When the loop steps: each epoch's data order, the step schedule, and
 SIGINT/SIGTERM turned into a flag the loop checks between steps."""
 
 from __future__ import annotations
@@ -12,14 +12,6 @@ import torch
 from sneakergan.config import TrainConfig
 from sneakergan.errors import ConfigError
 from sneakergan.train.distributed import check_global_batch
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} requested but no CUDA GPU is available")
-    return torch.device(name)
 
 
 def epoch_order(count: int, seed: int, epoch: int) -> torch.Tensor:

@@ -38,32 +38,21 @@ import torch.nn.functional as F
 
 from sneakergan.config import BUNDLED, TrainConfig
 from sneakergan.errors import ConfigError
-from sneakergan.models import get_architecture
+from sneakergan.images import quantise
+from sneakergan.models.build import build_sr_discriminator, build_sr_generator
 from sneakergan.models.downscale import PILDownscale
-from sneakergan.models.layers import apply_spectral_norm
+from sneakergan.models.srgan import SCALE
 from sneakergan.train.adversarial import eval_mode
 from sneakergan.train.augment import diff_augment
 from sneakergan.train.degrade import degrade
 from sneakergan.train.distributed import SINGLE_PROCESS, Distributed
 from sneakergan.train.recipe_model import RecipeModel
 
-SCALE = 4
 CHANNELS_LAST = torch.channels_last
 _PIXEL_LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 # The diversity reward stops growing at a mean absolute difference of 0.05 in [-1, 1] units (~6 uint8
 # steps): enough for texture, too little to pay for changing the shoe (the consistency loss pins that).
 DIVERSITY_CAP = 0.05
-
-
-def build_sr_generator(cfg: TrainConfig) -> torch.nn.Module:
-    return get_architecture(cfg.architecture).generator(blocks=cfg.sr_blocks, width=cfg.g_width, noise=cfg.sr_noise)
-
-
-def build_sr_discriminator(cfg: TrainConfig) -> torch.nn.Module:
-    """D, with spectral norm instead of batch norm where the config asks for it."""
-    discriminator = get_architecture(cfg.architecture).discriminator(
-        width=cfg.d_width, channels=6 if cfg.d_sees_lr else 3, batch_norm=not cfg.spectral_norm)
-    return apply_spectral_norm(discriminator) if cfg.spectral_norm else discriminator
 
 
 @contextlib.contextmanager
@@ -177,14 +166,14 @@ class SuperResolutionGAN(RecipeModel):
     @torch.no_grad()
     def stage1_samples(self, count: int, noise: torch.Generator) -> torch.Tensor:
         """`count` frozen stage-1 samples in [-1, 1], quantised as stage 2 sees them at inference
-        (uint8, then /127.5 - 1: pipeline.py)."""
+        (images.quantise: pipeline.py feeds it saved uint8 images)."""
         generator, stage1_cfg = self.stage1
         z = self.dist.local_share(torch.randn(self.dist.global_count(count), stage1_cfg.z_dim, generator=noise))
         inputs = [z.to(self.device)]
         if stage1_cfg.n_classes:
             inputs.append(torch.randint(stage1_cfg.n_classes, (len(z),), generator=noise).to(self.device))
         images = generator(*inputs).float()
-        return (images * 127.5 + 128).clamp(0, 255).floor().div(127.5).sub(1.0)
+        return quantise(images)
 
     @torch.no_grad()
     def super_resolve(self, lr: torch.Tensor, noise: torch.Generator | None = None) -> torch.Tensor:
@@ -197,7 +186,9 @@ class SuperResolutionGAN(RecipeModel):
 
 def _frozen_stage1(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module, TrainConfig]:
     """The stage-1 generator whose samples stage 2 partly trains on (eval mode, no gradients), with its config."""
-    from sneakergan.generate import load_stage1  # inference code; imported here, not at module load
+    from sneakergan.inference.pipeline import (
+        load_stage1,  # imported here: only a stage 2 trained on stage-1 samples needs it
+    )
 
     generator, stage1_cfg = load_stage1(None if cfg.stage1_run == BUNDLED else cfg.stage1_run, device)
     if stage1_cfg.image_size * SCALE != cfg.image_size:

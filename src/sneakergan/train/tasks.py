@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sneakergan.config import TrainConfig
+from sneakergan.models.srgan import SCALE
 from sneakergan.registry import Registry
 from sneakergan.train.cgan_model import LABEL_KEY, ConditionalGAN
 from sneakergan.train.figures import ConditionalGanFigures, GanFigures, SRFigures
 from sneakergan.train.gan_model import UnconditionalGAN
-from sneakergan.train.sr_model import SCALE, SuperResolutionGAN
+from sneakergan.train.sr_model import SuperResolutionGAN
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Mixed precision: `precision = "fp32" | "bf16" | "fp16" | "auto"`.
+"""Where and in what precision networks run: `device = "auto" | "cpu" | "cuda[:n]"`, and
+`precision = "fp32" | "bf16" | "fp16" | "auto"` (mixed precision).
 
 bf16 runs the forward and backward passes under autocast; the master weights, the optimiser
 states and the losses that autocast keeps in fp32 stay fp32, so no loss scaling is needed (bf16
@@ -15,6 +16,15 @@ import contextlib
 import torch
 
 from sneakergan.config import PRECISIONS
+from sneakergan.errors import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} requested but no CUDA GPU is available")
+    return torch.device(name)
 
 
 def has_fast_bf16(device: torch.device) -> bool:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sneakergan.errors import RunDirError
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.io import is_number, read_jsonl
-from sneakergan.train.run_dir import RunDir
 from sneakergan.viz.plots import training_seconds_at_evaluations
 
 EPOCH_FILE = re.compile(r"epoch_(\d+)\.png")

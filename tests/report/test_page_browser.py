@@ -2,9 +2,9 @@
 tests/serve/test_page.py does; skipped, with the reason shown, when either is missing): it loads from a
 file:// URL with no errors and no requests elsewhere, every image decodes, and the sliders switch epochs."""
 
-from sneakergan.viz.report import write_report
+from sneakergan.report.page import write_report
+from tests.report.conftest import GAN_EPOCHS
 from tests.serve.test_page import browser  # noqa: F401  (the fixture: skips without playwright or chromium)
-from tests.viz.conftest import GAN_EPOCHS
 
 
 def _shown(page, testid):

@@ -16,11 +16,11 @@ from sneakergan import __version__
 from sneakergan.errors import SneakerganError
 from sneakergan.io import atomic_write_text
 from sneakergan.losses import get_loss
+from sneakergan.report.data import Frame, RunData, read_run
+from sneakergan.report.evals import evaluations_section, super_resolution_section
+from sneakergan.report.figures import histogram_overlay, score_curve, training_curves
+from sneakergan.report.html import esc, figure, missing, page, read_png, scrubber, table
 from sneakergan.viz.plots import score_name, training_seconds_at_evaluations
-from sneakergan.viz.report_data import Frame, RunData, read_run
-from sneakergan.viz.report_evals import evaluations_section, super_resolution_section
-from sneakergan.viz.report_figures import histogram_overlay, score_curve, training_curves
-from sneakergan.viz.report_html import esc, figure, missing, page, read_png, scrubber, table
 
 TASKS = {"gan": "stage 1: images from noise", "sr": "stage 2: 4x super-resolution"}
 TRAIN_COMMANDS = {"gan": "train", "sr": "train-sr"}

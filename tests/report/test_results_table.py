@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from sneakergan.errors import ConfigError
-from sneakergan.viz.results_table import (
+from sneakergan.report.results_table import (
     end_marker,
     kept_report,
     load_report,

@@ -1,4 +1,5 @@
-"""Sample grids as PNG (numpy + PIL; no torchvision)."""
+"""Images between the networks and files: the one conversion between G's [-1, 1] floats and uint8
+pixels (both directions), sample grids and PNGs (numpy + PIL; no torchvision)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,24 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     Uses (g * 127.5 + 128) clamped and truncated, the convention of the FID protocol, so what we
     save is exactly what the metrics see.
     """
-    pixels = (images.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-    return pixels.permute(0, 2, 3, 1).cpu().numpy()
+    return _pixels(images).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _pixels(images: torch.Tensor) -> torch.Tensor:
+    return (images.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+
+
+def to_unit_range(images: torch.Tensor | np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    """uint8 pixels -> float NCHW in [-1, 1] (the networks' input convention), on `device`: a uint8 NCHW
+    tensor, or a uint8 NHWC numpy array (as images are saved and loaded)."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    return images.to(device).float().div_(127.5).sub_(1.0)
+
+
+def quantise(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] floats as they come back after saving as uint8 and loading (to_uint8, to_unit_range)."""
+    return _pixels(images).float().div_(127.5).sub_(1.0)
 
 
 def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, fill: int = 255) -> np.ndarray:
@@ -43,13 +60,21 @@ def grid_shape(count: int, height: int, width: int, nrow: int | None = None, pad
     return rows * (height + padding) + padding, per_row * (width + padding) + padding
 
 
+# What an image is saved as, by the file's extension: lossless unless the user asks for JPEG.
+IMAGE_FORMATS = {".png": ("PNG", {}), ".jpg": ("JPEG", {"quality": 95}), ".jpeg": ("JPEG", {"quality": 95}),
+                 ".webp": ("WEBP", {"lossless": True})}
+
+
 def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
-    """Write an HxWx3 uint8 array as PNG atomically, optionally enlarged (nearest) for viewing."""
+    """Write an HxWx3 uint8 array atomically in the format its extension names (PNG, JPEG or WebP; PNG for
+    any other), optionally enlarged (nearest) for viewing."""
     picture = Image.fromarray(image)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
-    with atomic_path(path, suffix=".png") as tmp:
-        picture.save(tmp, format="PNG")
+    suffix = Path(path).suffix.lower()
+    image_format, options = IMAGE_FORMATS.get(suffix, IMAGE_FORMATS[".png"])
+    with atomic_path(path, suffix=suffix or ".png") as tmp:
+        picture.save(tmp, format=image_format, **options)
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> None:

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sneakergan.generate import BATCH, class_index, load_stage1
+from sneakergan.images import make_grid, save_png, to_uint8
+from sneakergan.inference.generate import BATCH
 from sneakergan.io import atomic_path
-from sneakergan.train.gan_model import sample_noise
-from sneakergan.viz.grid import make_grid, save_png, to_uint8
+from sneakergan.models.build import sample_noise
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -38,19 +38,6 @@ def latent_path(seeds: list[int], z_dim: int, steps: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def interpolation_frames(lr_run: str | Path | None, sr_run: str | Path | None, stage: str, seeds: list[int],
-                         steps: int, device: torch.device, label: str | None = None) -> np.ndarray:
-    """uint8 NHWC frames: stage 1's 28x28 images, or (stage "sr") their 112x112 versions. A
-    class-conditional run morphs within class `label` (a name from its config's class_names)."""
-    from sneakergan.pipeline import apply_stage2
-
-    generator, cfg = load_stage1(lr_run, device)
-    index = class_index(cfg, label, lr_run, needed=True)
-    frames = path_frames(generator, cfg.z_dim, seeds, steps, device, label=index)
-    return apply_stage2(sr_run, frames, str(device)) if stage == "sr" else frames
-
-
-@torch.no_grad()
 def path_frames(generator: torch.nn.Module, z_dim: int, seeds: list[int], steps: int, device: torch.device,
                 label: int | None = None) -> np.ndarray:
     """Stage 1's uint8 NHWC frames along `latent_path`; `label`: a class-conditional G's class for every
@@ -63,15 +50,21 @@ def path_frames(generator: torch.nn.Module, z_dim: int, seeds: list[int], steps:
                                                                                        classes.split(BATCH))])
 
 
+STRIPS = (".png", ".jpg", ".jpeg")  # interpolate's outputs by extension: one row of frames ...
+ANIMATIONS = {".gif": ("GIF", {}), ".webp": ("WEBP", {"lossless": True})}  # ... or an animation
+
+
 def write_strip(frames: np.ndarray, out: Path, scale: int = 1) -> None:
     """All frames in one row."""
     save_png(make_grid(frames, nrow=len(frames)), out, scale=scale)
 
 
-def write_gif(frames: np.ndarray, out: Path, frame_ms: int, scale: int = 1) -> None:
-    """An animated GIF that plays the path forth and back, looping forever."""
+def write_animation(frames: np.ndarray, out: Path, frame_ms: int, scale: int = 1) -> None:
+    """An animation (GIF, or lossless WebP: `out`'s extension) that plays the path forth and back, looping forever."""
     pictures = [Image.fromarray(frame) for frame in [*frames, *frames[-2:0:-1]]]
     if scale > 1:
         pictures = [p.resize((p.width * scale, p.height * scale), Image.Resampling.NEAREST) for p in pictures]
-    with atomic_path(out, suffix=".gif") as tmp:
-        pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
+    image_format, options = ANIMATIONS[out.suffix.lower()]
+    with atomic_path(out, suffix=out.suffix.lower()) as tmp:
+        pictures[0].save(tmp, format=image_format, save_all=True, append_images=pictures[1:], duration=frame_ms,
+                         loop=0, **options)

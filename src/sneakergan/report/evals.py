@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sneakergan.viz.report_data import Report, RunData
-from sneakergan.viz.report_html import esc, file_figure, missing, table
+from sneakergan.report.data import Report, RunData
+from sneakergan.report.html import esc, file_figure, missing, table
 
 
 def _value(data: dict[str, Any], key: str, spec: str) -> str:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sneakergan.inference.run_dir import RunDir
 from sneakergan.train.loop import Trainer
-from sneakergan.train.run_dir import RunDir
 from tests.train import test_sr_loop
 from tests.train.test_loop import _config, _images
 

@@ -97,35 +97,3 @@ def _looks_pickled(path: Path) -> bool:
     except OSError:
         return False
     return head[:1] == b"\x80" or head == b"PK\x03\x04"
-
-
-# The fields that decide the networks' shapes: a run can start from another's weights when they agree.
-_GENERATOR_FIELDS = ("task", "architecture", "z_dim", "image_size", "g_width", "sr_blocks", "condition")
-_SHAPE_FIELDS = (*_GENERATOR_FIELDS, "d_width", "spectral_norm")
-
-
-def initial_model_state(cfg) -> dict[str, Any]:
-    """The model part (G, D, G's EMA, optimizers) of the checkpoint of the run `cfg.init_from` names,
-    or {"generator": weights} of the bundled model of cfg's stage (`init_from = "bundled"`: a fresh D),
-    checked against `cfg`'s networks before a new run folder exists: a RunDirError or ConfigError
-    naming the mismatch otherwise."""
-    from sneakergan.config import BUNDLED
-    from sneakergan.errors import ConfigError
-    from sneakergan.train.run_dir import RunDir
-
-    if cfg.init_from == BUNDLED:
-        from sneakergan.bundle import load_bundled
-
-        weights, source_cfg = load_bundled("stage2" if cfg.task == "sr" else "stage1")
-        fields, state = _GENERATOR_FIELDS, {"generator": weights}
-    else:
-        source = RunDir.open(cfg.init_from)
-        source_cfg, fields, state = source.read_config(), _SHAPE_FIELDS, load_checkpoint(source.checkpoint)
-        if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-            raise RunDirError(f"--init-from {cfg.init_from}: checkpoint {source.checkpoint} holds no model state")
-        state = state["model"]
-    differ = [f"{name} {getattr(source_cfg, name)!r} vs {getattr(cfg, name)!r}" for name in fields
-              if getattr(source_cfg, name) != getattr(cfg, name)]
-    if differ:
-        raise ConfigError(f"--init-from {cfg.init_from}: its networks differ from this config's ({'; '.join(differ)})")
-    return state

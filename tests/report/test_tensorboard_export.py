@@ -4,7 +4,7 @@ TensorBoard's own reader. Skipped without the optional package (pip install 'sne
 import pytest
 
 from sneakergan.cli import main
-from tests.viz.conftest import GAN_EPOCHS
+from tests.report.conftest import GAN_EPOCHS
 
 pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install 'sneakergan[tensorboard]')")
 

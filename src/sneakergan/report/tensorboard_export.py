@@ -1,9 +1,10 @@
 """A finished (or running) run's logs as TensorBoard event files, written after the fact.
 
-The trainer writes no TensorBoard events itself; `sneakergan report RUN --tensorboard LOGDIR` converts
-what the run folder holds: every numeric metrics.jsonl value as a scalar at its step, the quick
-evaluations, the per-epoch sample grids as images and the D-output histograms, at the step each epoch
-ended. Needs the optional `tensorboard` package (pip install 'sneakergan[tensorboard]').
+`sneakergan report --run RUN --tensorboard LOGDIR` converts what the run folder holds (`train
+--tensorboard LOGDIR` writes the scalars live instead): every numeric metrics.jsonl value as a
+scalar at its step, the quick evaluations, the per-epoch sample grids as images and the D-output
+histograms, at the step each epoch ended. Needs the optional `tensorboard` package (pip install
+'sneakergan[tensorboard]').
 """
 
 from __future__ import annotations
@@ -15,21 +16,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sneakergan.errors import ConfigError
 from sneakergan.io import is_number
-from sneakergan.viz.report_data import RunData
+from sneakergan.report.data import RunData
+from sneakergan.viz.tensorboard import scalars_of, summary_writer_class
 
 EVENT_FILES = "events.out.tfevents.*"
-NOT_SCALARS = {"step", "epoch"}
-
-
-def summary_writer_class():
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise ConfigError("--tensorboard needs the tensorboard package: "
-                          "pip install 'sneakergan[tensorboard]'") from None
-    return SummaryWriter
 
 
 def export_tensorboard(run: RunData, logdir: Path) -> dict[str, int]:
@@ -58,10 +49,9 @@ def export_tensorboard(run: RunData, logdir: Path) -> dict[str, int]:
 def _scalars(writer, run: RunData) -> int:
     count = 0
     for record in run.training:
-        for key, value in record.items():
-            if key not in NOT_SCALARS and is_number(value):
-                writer.add_scalar(f"train/{key}", value, record["step"])
-                count += 1
+        for key, value in scalars_of(record).items():
+            writer.add_scalar(f"train/{key}", value, record["step"])
+            count += 1
     for record in run.evaluations:
         for key, value in record["eval"].items():
             if is_number(value):

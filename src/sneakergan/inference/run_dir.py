@@ -104,8 +104,8 @@ class RunDir:
         if not path.is_dir() or not any(entry.name != LOCK_NAME for entry in path.iterdir()):
             return
         if not replace:
-            raise RunDirError(f"{path} already holds files; continue it with --resume {path}, "
-                              "pick a new --out, or pass --replace to start over")
+            raise RunDirError(f"{path} already holds files; continue it with {{resume}} {path}, "
+                              "pick a new {out}, or pass {replace} to start over", names=("resume", "out", "replace"))
         run = RunDir(path)
         if not run.config.is_file():
             raise RunDirError(f"refusing to replace {path}: it is not a sneakergan run folder (no config.json)")
@@ -118,8 +118,8 @@ class RunDir:
         if foreign:
             shown = ", ".join(printable(p.relative_to(path).as_posix()) for p in foreign[:3])
             more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-            raise RunDirError(f"refusing to replace {path}: it holds files that training did not write ({shown}{more}); "
-                              "move them away first, or pick a new --out")
+            raise RunDirError(f"refusing to replace {path}: it holds files that training did not write "
+                              f"({shown}{more}); move them away first, or pick a new {{out}}", names=("out",))
 
     def owned_files(self) -> list[Path]:
         """The files training wrote here (their temporaries included), deepest first; not the lock."""

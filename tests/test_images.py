@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sneakergan.viz.grid import make_grid, save_grid, to_uint8
+from sneakergan.images import make_grid, save_grid, to_uint8
 
 
 def test_to_uint8_uses_the_fid_convention():

@@ -1,4 +1,4 @@
-"""`sneakergan report`'s HTML: built from tiny real runs (tests/viz/conftest.py), checked as text."""
+"""`sneakergan report`'s HTML: built from tiny real runs (tests/report/conftest.py), checked as text."""
 
 import base64
 import html
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from sneakergan.errors import RunDirError
-from sneakergan.train.run_dir import RunDir
-from sneakergan.viz.report import render_report, write_report
-from sneakergan.viz.report_data import read_run
-from sneakergan.viz.report_figures import moving_average, overlaid_epochs
+from sneakergan.inference.run_dir import RunDir
+from sneakergan.report.data import read_run
+from sneakergan.report.figures import moving_average, overlaid_epochs
+from sneakergan.report.page import render_report, write_report
+from tests.report.conftest import DESCRIPTION, GAN_EPOCHS, LABEL, RUN_NAME
 from tests.train.test_loop import _config
-from tests.viz.conftest import DESCRIPTION, GAN_EPOCHS, LABEL, RUN_NAME
 
 SECTIONS = ("summary", "config", "training", "samples", "histograms", "scores", "evaluations", "super-resolution")
 

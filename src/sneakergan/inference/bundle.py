@@ -18,10 +18,13 @@ from safetensors.torch import save as safetensors_bytes
 
 from sneakergan.config import TrainConfig, load_config_json
 from sneakergan.errors import RunDirError
+from sneakergan.inference.checkpoint import read_safetensors
 from sneakergan.io import atomic_write_bytes, atomic_write_text
-from sneakergan.train.checkpoint import read_safetensors
 
 FORMAT = "sneakergan-bundle-v1"
+# The preset each bundled model was trained with (tests/test_bundle.py checks that their networks and
+# recipes agree): `sneakergan presets` marks them.
+BUNDLED_PRESETS = {"stage1": "sngan-lsgan-nosn", "stage2": "seed-srgan"}
 STAGES = ("stage1", "stage2")
 
 
