@@ -29,7 +29,8 @@ def _report(name: str, full: torch.Tensor, half: torch.Tensor) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", "--lr-run", dest="lr_run", help="stage-1 run folder (default: keep the bundled stage 1)")
+    parser.add_argument("--run", "--lr-run", dest="lr_run",
+                        help="stage-1 run folder (default: keep the bundled stage 1)")
     parser.add_argument("--sr-run", help="stage-2 run folder (default: keep the bundled stage 2)")
     args = parser.parse_args()
     if not (args.lr_run or args.sr_run):

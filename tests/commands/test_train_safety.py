@@ -201,7 +201,8 @@ def test_a_second_process_on_a_run_is_refused_until_the_first_is_killed(trained,
 
 # --- 9. hidden temporaries of every atomic write are cleared ---------------------------------------------
 def test_resume_removes_the_temporaries_a_killed_write_left(run_copy, capsys):
-    stale = [run_copy / "samples" / ".epoch_0002.png.k3j_9a0q.png", run_copy / "histograms" / ".epoch_0002.png.zz00aa11.png",
+    stale = [run_copy / "samples" / ".epoch_0002.png.k3j_9a0q.png",
+             run_copy / "histograms" / ".epoch_0002.png.zz00aa11.png",
              run_copy / ".config.json.abcdefgh.json", run_copy / ".metrics.jsonl.0123abcd.jsonl",
              run_copy / ".checkpoint.safetensors.qwertyui.safetensors"]
     for path in stale:

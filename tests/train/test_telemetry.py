@@ -35,7 +35,8 @@ def test_metrics_lines_carry_their_time_and_listeners_get_each_line(tmp_path, mo
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert lines and all(before <= line["time"] <= time.time() for line in lines)
     writer = listener.writer
-    assert writer.closed and {tag for tag, _, _ in writer.scalars} >= {"train/d_loss", "train/g_loss", "train/img_per_s"}
+    tags = {tag for tag, _, _ in writer.scalars}
+    assert writer.closed and tags >= {"train/d_loss", "train/g_loss", "train/img_per_s"}
     assert not any(tag in ("train/time", "train/step", "train/epoch") for tag, _, _ in writer.scalars)
     assert sorted({step for _, _, step in writer.scalars}) == [line["step"] for line in lines]
 
