@@ -92,3 +92,46 @@ def test_the_config_and_the_trainer_know_the_same_augmentations():
     from sneakergan.train.augment import AUGMENTATIONS as OPERATIONS
 
     assert tuple(OPERATIONS) == AUGMENTATIONS
+
+
+def _module_level_imports(tree: ast.Module, package: str) -> list[str]:
+    """The sneakergan modules a file of `package` imports when it is loaded (top-level statements, not inside
+    functions or `if TYPE_CHECKING:`), relative imports resolved."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            found.append(f"{base}.{node.module}" if node.module else base)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sneakergan"):
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names if alias.name.startswith("sneakergan"))
+    return found
+
+
+def _package(module: str, path: Path) -> str:
+    return module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each import cycle found by a depth-first walk, as the path that closes it."""
+    state: dict[str, str] = {}
+
+    def visit(module: str, path: list[str]) -> list[str] | None:
+        state[module] = "open"
+        for target in graph.get(module, ()):
+            if state.get(target) == "open":
+                return [*path, module, target]
+            if target not in state and (cycle := visit(target, [*path, module])):
+                return cycle
+        state[module] = "done"
+        return None
+
+    return [cycle for module in graph if module not in state and (cycle := visit(module, []))]
+
+
+def test_no_import_cycles():
+    graph = {module: [target for target in _module_level_imports(ast.parse(path.read_text()), _package(module, path))
+                      if target != module] for module, path in _modules()}
+    assert _cycles(graph) == []
+    assert _cycles({"a": ["b"], "b": ["c"], "c": ["a"]}) == [["a", "b", "c", "a"]]  # the check can fail
