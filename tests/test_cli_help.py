@@ -7,6 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sneakergan.cli import build_parser, main
@@ -96,11 +97,15 @@ def test_the_package_as_pip_installs_it_generates(tmp_path):
         env={"PYTHONPATH": str(tmp_path / "site")}).stdout
 
 
-@pytest.mark.parametrize("n, warned", [(100, True), (2048, False)])
-def test_a_small_evaluation_says_what_its_numbers_cannot_show(caplog, n, warned):
+@pytest.mark.parametrize("n, reference, biased, constant_kid", [(100, 6792, True, False), (2048, 6792, False, False),
+                                                                 (500, 500, True, True)])
+def test_a_small_evaluation_says_what_its_numbers_cannot_show(caplog, n, reference, biased, constant_kid):
     from sneakergan.metrics.evaluate import warn_small_samples
+    from sneakergan.metrics.kid import kernel_inception_distance
 
     with caplog.at_level("WARNING", logger="sneakergan.metrics"):
-        warn_small_samples(n, 6792, 1000)
-    text = caplog.text
-    assert ("biased upwards" in text) == warned and ("KID's std will be 0" in text) == (n <= 1000)
+        warn_small_samples(n, reference, 1000)
+    assert ("biased upwards" in caplog.text) == biased and ("KID's std will be 0" in caplog.text) == constant_kid
+    rng = np.random.default_rng(0)
+    _, kid_std = kernel_inception_distance(rng.normal(size=(reference, 8)), rng.normal(size=(n, 8)), num_subsets=5)
+    assert (kid_std < 1e-12) == constant_kid  # the warning says what KID then does (0 up to the sums' rounding)

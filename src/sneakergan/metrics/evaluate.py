@@ -54,9 +54,9 @@ def warn_small_samples(generated: int, reference: int, kid_subset_size: int) -> 
     if generated < MIN_RECOMMENDED_SAMPLES:
         log.warning("FID on %d generated images (< %d) is biased upwards: compare it only with FIDs on the same "
                     "number of images (the standard protocol uses 10,000)", generated, MIN_RECOMMENDED_SAMPLES)
-    if min(generated, reference) <= kid_subset_size:
-        log.warning("KID's std will be 0: with %d images (<= the subset size %d) every subset holds all of them, "
-                    "so the subsets do not vary", min(generated, reference), kid_subset_size)
+    if generated == reference <= kid_subset_size:
+        log.warning("KID's std will be 0: both sets have %d images (<= the subset size %d), so every subset holds "
+                    "all of them and the subsets do not vary", generated, kid_subset_size)
 
 
 def score_features(fake: np.ndarray, reference: ReferenceStats, settings: MetricSettings = MetricSettings()
