@@ -76,7 +76,7 @@ def test_presets_say_which_command_trains_each_and_which_are_bundled(capsys):
 def test_the_package_as_pip_installs_it_generates(tmp_path):
     """A wheel built from the checkout holds the bundled models, presets and page; installed alone (its
     dependencies are this environment's), `sneakergan generate` runs from it."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
                     str(tmp_path / "wheel"), str(REPO)], check=True, capture_output=True)
     wheel = next((tmp_path / "wheel").glob("sneakergan-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
