@@ -28,7 +28,7 @@ TOO_BIG = "the grid would be"
     ([*GEN, "-n", "100000"], TOO_BIG),  # fine with --format files, not as one picture
     ([*GEN, "--stage", "lr", "-n", "64", "--scale", "400"], TOO_BIG),
     ([*GEN, "--device", "gpu"], "--device must be auto, cpu, cuda or cuda:N, got 'gpu'"),
-    (["generate", "--out", "g.jpg"], "--out g.jpg must end in .png"),
+    (["generate", "--out", "g.tiff"], "--out g.tiff must end in .png, .jpg, .jpeg, .webp"),
     (["generate", "--out", "folder.png"], "--out folder.png is a folder"),
     (["generate", "--out", "taken.png"], "taken.png already exists; pass --replace"),
     (["generate", "--out", "notes.txt/g.png"], "notes.txt is a file, not a folder"),

@@ -70,8 +70,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise ConfigError("--show-lr and --sr-run need --stage sr (they concern stage 2)")
     out = Path(args.out)
     if args.format == "grid":
-        check_output_file("--out", out, out.suffix.lower() if out.suffix.lower() in IMAGE_FORMATS else ".png",
-                          args.replace)
+        if out.suffix.lower() not in IMAGE_FORMATS:
+            raise ConfigError(f"--out {out} must end in {', '.join(IMAGE_FORMATS)} (or use --format files)")
+        check_output_file("--out", out, out.suffix.lower(), args.replace)
         check_grid_pixels(*_smallest_grid(args))
     else:
         check_output(out, args.format, args.replace)
