@@ -49,17 +49,6 @@ EXAMPLES = {
 }
 
 
-class HelpFormatter(argparse.HelpFormatter):
-    """Shows each option's default (argparse's ArgumentDefaultsHelpFormatter, minus the empty ones and those
-    whose help already says it)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if not _has_default(action) or "default" in text:
-            return text
-        return f"{text} (default: %(default)s)".lstrip()
-
-
 def _has_default(action: argparse.Action) -> bool:
     empty = action.default is None or action.default is False or action.default in (argparse.SUPPRESS, [])
     return bool(action.option_strings) and not empty
@@ -96,12 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _finish_help(sub: argparse._SubParsersAction) -> None:
-    """Every subcommand (demo's too): defaults shown, an example at the end."""
+    """Every subcommand (demo's too): each option's default shown (unless its help already says it), an
+    example at the end."""
     for name, parser in sub.choices.items():
-        parser.formatter_class = HelpFormatter
         for action in parser._actions:
-            if action.help is None and _has_default(action):  # argparse shows no line for an option without help
-                action.help = "(default: %(default)s)"
+            if _has_default(action) and action.help is not argparse.SUPPRESS and "default" not in (action.help or ""):
+                action.help = f"{action.help or ''} (default: %(default)s)".lstrip()
         if name in EXAMPLES:
             parser.epilog = f"example: {EXAMPLES[name]}"
         for action in parser._subparsers._group_actions if parser._subparsers else ():
