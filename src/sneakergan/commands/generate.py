@@ -57,7 +57,7 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from sneakergan.images import IMAGE_FORMATS, grid_shape
     from sneakergan.inference.generate import check_output, write_files, write_grid
-    from sneakergan.inference.pipeline import Pipeline, needs_stage2, side_by_side
+    from sneakergan.inference.pipeline import Pipeline, side_by_side
 
     # Every option is checked before generating: fail fast.
     check_range("-n", args.n, 1, MAX_SAMPLES)
@@ -77,9 +77,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         check_output(out, args.format, args.replace)
         check_writable_parent("--out", out)
-    pipeline = Pipeline.load(args.run, args.sr_run, args.device, args.precision, stage2=args.stage == "sr")
-    if pipeline.single_stage:
-        needs_stage2(pipeline.lr_size, {"show_lr": args.show_lr})
+    pipeline = Pipeline.load(args.run, args.sr_run, args.device, args.precision, stage2=args.stage == "sr",
+                             stage2_parameters={"show_lr": args.show_lr})
     images = pipeline.sample_lr(args.n, args.seed, args.label)
     if args.stage == "sr" and not pipeline.single_stage:
         upscaled = pipeline.upscale(images, seed=args.sr_seed)

@@ -158,13 +158,15 @@ class Pipeline:
 
     @classmethod
     def load(cls, run: str | Path | None = None, sr_run: str | Path | None = None, device: str = "auto",
-             precision: str = "auto", ema: bool = True, stage2: bool = True) -> Pipeline:
+             precision: str = "auto", ema: bool = True, stage2: bool = True,
+             stage2_parameters: dict[str, bool] | None = None) -> Pipeline:
         """The runs' generators (None: the bundled models); `stage2` False: stage 1 only (no stage-2 load);
-        `ema` False: stage 1's raw G weights where its run keeps an EMA."""
+        `ema` False: stage 1's raw G weights where its run keeps an EMA; `stage2_parameters`: the caller's
+        other stage-2 parameters (name -> used), refused with sr_run for a single-stage model (needs_stage2)."""
         target = resolve_device(device)
         dtype = resolve_precision(precision, target)
         generator, cfg = load_stage1(run, target, ema=ema)
-        two_stage = needs_stage2(cfg.image_size, {"sr_run": sr_run is not None})
+        two_stage = needs_stage2(cfg.image_size, {"sr_run": sr_run is not None, **(stage2_parameters or {})})
         upscaler = load_sr_generator(sr_run, target) if two_stage and stage2 else None
         return cls(generator, cfg, upscaler, target, dtype, run, sr_run)
 

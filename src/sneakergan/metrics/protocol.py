@@ -9,7 +9,7 @@ from PIL import Image
 
 from sneakergan.data import PreprocessSettings, list_image_sources, load_dataset
 from sneakergan.errors import ConfigError
-from sneakergan.inference.pipeline import Pipeline, needs_stage2
+from sneakergan.inference.pipeline import Pipeline
 from sneakergan.metrics.sr_quality import bicubic_downscale, bicubic_upscale
 
 RESOLUTIONS = (28, 112)
@@ -31,9 +31,8 @@ class PipelineSampler:
     def __init__(self, lr_run: str | None, sr_run: str | None, upscale: str, resolution: int, device: str,
                  ema: bool = True):
         super_resolves = upscale == "sr" and resolution > min(RESOLUTIONS)
-        self.pipeline = Pipeline.load(lr_run, sr_run, device=device, precision="fp32", ema=ema, stage2=super_resolves)
-        if self.pipeline.single_stage:
-            needs_stage2(self.pipeline.lr_size, {"upscale": upscale != "sr"})
+        self.pipeline = Pipeline.load(lr_run, sr_run, device=device, precision="fp32", ema=ema, stage2=super_resolves,
+                                      stage2_parameters={"upscale": upscale != "sr"})
         self.resolution = resolution
 
     def __call__(self, count: int, seed: int, label: str | None = None, class_probs: np.ndarray | None = None
